@@ -1,0 +1,124 @@
+// Per-atom dense layers over a batch of rows (atoms, or atom x component): y = W x + b, its
+// input gradient, activations, and a small MLP runner that keeps pre-activations for the
+// backward pass.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "device_model.h"
+
+namespace mlff {
+
+template <class Real, class Mem>
+using Mat = Kokkos::View<Real**, Kokkos::LayoutRight, Mem>;
+
+// Grow-only workspace: reallocates when more rows are needed or the width changes.
+template <class Real, class Mem>
+void ensure(Mat<Real, Mem>& m, size_t rows, size_t cols, const char* label) {
+  if (m.extent(0) < rows || m.extent(1) != cols)
+    m = Mat<Real, Mem>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)),
+                       rows, cols);
+}
+
+// Y(r, o) = b(o) + sum_i W(o, i) X(r, i), r < n.
+template <class Exec, class Real, class Mem>
+void dense_forward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Mem>& X,
+                   const Mat<Real, Mem>& Y) {
+  auto W = lin.W;
+  auto b = lin.b;
+  const int in = lin.in, out = lin.out;
+  const bool has_bias = b.extent(0) > 0;
+  Kokkos::parallel_for(
+      "mlff::dense_forward", Kokkos::RangePolicy<Exec>(0, size_t(n) * out),
+      KOKKOS_LAMBDA(const size_t idx) {
+        const int r = idx / out, o = idx % out;
+        Real acc = has_bias ? b(o) : Real(0);
+        for (int i = 0; i < in; ++i) acc += W(o, i) * X(r, i);
+        Y(r, o) = acc;
+      });
+}
+
+// Xbar(r, i) (+)= sum_o W(o, i) Ybar(r, o).
+template <class Exec, class Real, class Mem>
+void dense_backward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Mem>& Ybar,
+                    const Mat<Real, Mem>& Xbar, bool accumulate) {
+  auto W = lin.W;
+  const int in = lin.in, out = lin.out;
+  Kokkos::parallel_for(
+      "mlff::dense_backward", Kokkos::RangePolicy<Exec>(0, size_t(n) * in),
+      KOKKOS_LAMBDA(const size_t idx) {
+        const int r = idx / in, i = idx % in;
+        Real acc = 0;
+        for (int o = 0; o < out; ++o) acc += W(o, i) * Ybar(r, o);
+        Xbar(r, i) = accumulate ? Xbar(r, i) + acc : acc;
+      });
+}
+
+// A stack of dense layers with `act` between them (none after the last).
+template <class Exec, class Real, class Mem>
+class MlpRunner {
+ public:
+  // Forward pass on rows [0, n) of X; returns the output (pre-activation of the last layer).
+  Mat<Real, Mem> forward(int n, const std::vector<const DeviceLinear<Real, Mem>*>& layers,
+                         const Mat<Real, Mem>& X, int act) {
+    pre_.resize(layers.size());
+    post_.resize(layers.size());
+    Mat<Real, Mem> x = X;
+    for (size_t k = 0; k < layers.size(); ++k) {
+      ensure(pre_[k], n, layers[k]->out, "mlp.pre");
+      dense_forward<Exec>(n, *layers[k], x, pre_[k]);
+      if (k + 1 == layers.size()) break;
+      ensure(post_[k], n, layers[k]->out, "mlp.post");
+      auto h = pre_[k];
+      auto z = post_[k];
+      const int w = layers[k]->out;
+      Kokkos::parallel_for(
+          "mlff::activation", Kokkos::RangePolicy<Exec>(0, size_t(n) * w),
+          KOKKOS_LAMBDA(const size_t idx) {
+            z(idx / w, idx % w) = act_value(act, h(idx / w, idx % w));
+          });
+      x = post_[k];
+    }
+    return pre_.back();
+  }
+
+  // Input gradient of the last forward pass: Xbar (+)= d(out)/dX^T Ybar. Ybar is consumed.
+  void backward(int n, const std::vector<const DeviceLinear<Real, Mem>*>& layers,
+                const Mat<Real, Mem>& Ybar, const Mat<Real, Mem>& Xbar, int act,
+                bool accumulate) {
+    Mat<Real, Mem> g = Ybar;
+    for (size_t k = layers.size(); k-- > 0;) {
+      if (k == 0) {
+        dense_backward<Exec>(n, *layers[0], g, Xbar, accumulate);
+        break;
+      }
+      ensure(grad_[k % 2], n, layers[k - 1]->out, "mlp.grad");
+      auto gx = grad_[k % 2];
+      dense_backward<Exec>(n, *layers[k], g, gx, false);
+      auto h = pre_[k - 1];
+      const int w = layers[k - 1]->out;
+      Kokkos::parallel_for(
+          "mlff::activation_grad", Kokkos::RangePolicy<Exec>(0, size_t(n) * w),
+          KOKKOS_LAMBDA(const size_t idx) {
+            const int r = idx / w, c = idx % w;
+            gx(r, c) *= act_deriv(act, h(r, c));
+          });
+      g = gx;
+    }
+  }
+
+  size_t bytes() const {
+    size_t b = 0;
+    for (auto* v : {&pre_, &post_})
+      for (auto& m : *v) b += m.span() * sizeof(Real);
+    for (auto& m : grad_) b += m.span() * sizeof(Real);
+    return b;
+  }
+
+ private:
+  std::vector<Mat<Real, Mem>> pre_, post_;
+  Mat<Real, Mem> grad_[2];
+};
+
+}  // namespace mlff

@@ -1,0 +1,148 @@
+// The model's weights as Kokkos views in the engine's floating type, laid out per layer so the
+// kernels never need to know whether the file shared filters or interaction blocks.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../weights/model_spec.h"
+#include "radial.h"
+
+namespace mlff {
+
+template <class Real, class Mem>
+struct DeviceLinear {
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> W;  // [out, in]
+  Kokkos::View<Real*, Mem> b;                        // [out], or empty for no bias
+  int in = 0, out = 0;
+};
+
+template <class Real, class Mem>
+struct DeviceLayer {
+  // painn
+  DeviceLinear<Real, Mem> filter;          // K -> 3F, multiplied by fc afterwards
+  DeviceLinear<Real, Mem> ctx0, ctx1;      // F -> F -> 3F on s_j
+  DeviceLinear<Real, Mem> chan_mix;        // F -> 2F on each x/y/z component, no bias
+  DeviceLinear<Real, Mem> mix0, mix1;      // 2F -> F -> 3F on [s, |V|]
+  // mlff-distiller
+  DeviceLinear<Real, Mem> filt0, filt1;    // K -> H_f -> 3F on e = phi fc
+  DeviceLinear<Real, Mem> upd0, upd1;      // 2F -> H_u -> 3F on [s, |v|]
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> M;  // 3x3 x/y/z mixing
+};
+
+template <class Real, class Mem>
+struct DeviceModel {
+  Family family = Family::PaiNN;
+  int F = 0, L = 0, act = 0;
+  Real cutoff = 0, norm_eps = 0, dir_eps = 0;
+  double energy_scale = 1, energy_shift = 0;
+  RadialBasis<Real, Mem> basis;
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> embedding;  // [rows, F]
+  Kokkos::View<int*, Mem> species_row;                       // species index -> embedding row
+  Kokkos::View<double*, Mem> species_eref;                   // species index -> eV per atom
+  std::vector<DeviceLayer<Real, Mem>> layers;
+  std::vector<DeviceLinear<Real, Mem>> readout;
+
+  explicit DeviceModel(const ModelSpec& spec);
+};
+
+namespace detail {
+
+template <class Real, class Mem>
+Kokkos::View<Real*, Mem> to_view1(const std::vector<double>& v, const std::string& label) {
+  Kokkos::View<Real*, Mem> d(label, v.size());
+  auto h = Kokkos::create_mirror_view(d);
+  for (size_t i = 0; i < v.size(); ++i) h(i) = static_cast<Real>(v[i]);
+  Kokkos::deep_copy(d, h);
+  return d;
+}
+
+// Rows [row0, row0 + rows) of a 2-D host tensor.
+template <class Real, class Mem>
+Kokkos::View<Real**, Kokkos::LayoutRight, Mem> to_view2(const Tensor& t, const std::string& label,
+                                                       long row0 = 0, long rows = -1) {
+  if (rows < 0) rows = t.rows();
+  const long cols = t.cols();
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> d(label, rows, cols);
+  auto h = Kokkos::create_mirror_view(d);
+  for (long r = 0; r < rows; ++r)
+    for (long c = 0; c < cols; ++c) h(r, c) = static_cast<Real>(t.data[(row0 + r) * cols + c]);
+  Kokkos::deep_copy(d, h);
+  return d;
+}
+
+template <class Real, class Mem>
+DeviceLinear<Real, Mem> linear(const ModelSpec& s, const std::string& name, bool bias = true,
+                               long row0 = 0, long rows = -1) {
+  const Tensor& w = s.tensor(name + ".weight");
+  DeviceLinear<Real, Mem> lin;
+  lin.W = to_view2<Real, Mem>(w, name + ".weight", row0, rows);
+  lin.out = static_cast<int>(lin.W.extent(0));
+  lin.in = static_cast<int>(lin.W.extent(1));
+  if (bias) {
+    const Tensor& b = s.tensor(name + ".bias");
+    std::vector<double> part(b.data.begin() + row0, b.data.begin() + row0 + lin.out);
+    lin.b = to_view1<Real, Mem>(part, name + ".bias");
+  }
+  return lin;
+}
+
+}  // namespace detail
+
+template <class Real, class Mem>
+DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s) {
+  using namespace detail;
+  family = s.family;
+  F = s.features;
+  L = s.layers;
+  act = s.activation == Activation::SiLU ? 0 : 1;
+  cutoff = static_cast<Real>(s.cutoff);
+  norm_eps = static_cast<Real>(s.norm_epsilon);
+  dir_eps = static_cast<Real>(s.direction_epsilon);
+  energy_scale = s.energy_scale;
+  energy_shift = s.energy_shift;
+
+  basis.type = s.basis == BasisType::Gaussian ? 0 : 1;
+  basis.size = s.basis_size();
+  basis.p0 = to_view1<Real, Mem>(basis.type == 0 ? s.centers : s.frequencies, "basis.p0");
+  basis.p1 = to_view1<Real, Mem>(basis.type == 0 ? s.gammas : s.frequencies, "basis.p1");
+
+  embedding = to_view2<Real, Mem>(s.tensor("embedding.weight"), "embedding");
+  species_row = Kokkos::View<int*, Mem>("species_row", s.species.size());
+  species_eref = Kokkos::View<double*, Mem>("species_eref", s.species.size());
+  auto hr = Kokkos::create_mirror_view(species_row);
+  auto he = Kokkos::create_mirror_view(species_eref);
+  for (size_t k = 0; k < s.species.size(); ++k) {
+    hr(k) = s.species[k].embedding_row;
+    he(k) = s.species[k].reference_energy;
+  }
+  Kokkos::deep_copy(species_row, hr);
+  Kokkos::deep_copy(species_eref, he);
+
+  layers.resize(L);
+  for (int l = 0; l < L; ++l) {
+    DeviceLayer<Real, Mem>& d = layers[l];
+    if (family == Family::PaiNN) {
+      const long fl = s.shared_filters ? 0 : l;
+      const std::string bi = "interactions." + std::to_string(s.shared_interactions ? 0 : l);
+      const std::string bm = "mixing." + std::to_string(s.shared_interactions ? 0 : l);
+      d.filter = linear<Real, Mem>(s, "filter_net", true, 3 * F * fl, 3 * F);
+      d.ctx0 = linear<Real, Mem>(s, bi + ".context.0");
+      d.ctx1 = linear<Real, Mem>(s, bi + ".context.1");
+      d.chan_mix = linear<Real, Mem>(s, bm + ".channel_mix", false);
+      d.mix0 = linear<Real, Mem>(s, bm + ".context.0");
+      d.mix1 = linear<Real, Mem>(s, bm + ".context.1");
+    } else {
+      const std::string p = "interactions." + std::to_string(l) + ".";
+      d.filt0 = linear<Real, Mem>(s, p + "filter.0");
+      d.filt1 = linear<Real, Mem>(s, p + "filter.1");
+      d.upd0 = linear<Real, Mem>(s, p + "update.0");
+      d.upd1 = linear<Real, Mem>(s, p + "update.1");
+      d.M = to_view2<Real, Mem>(s.tensor(p + "mixing_matrix"), p + "mixing_matrix");
+    }
+  }
+  for (size_t k = 0; k + 1 < s.readout.size(); ++k)
+    readout.push_back(linear<Real, Mem>(s, "readout." + std::to_string(k)));
+}
+
+}  // namespace mlff

@@ -1,0 +1,72 @@
+// PaiNN energy and forces with the analytical backward pass, on any Kokkos execution space.
+//   Real: arithmetic type of features and weights (double or float).
+//   Acc:  accumulation type of energies, forces and pair gradients (double for "mixed").
+//
+// Memory: per layer the engine keeps each atom's layer input (s, v) and post-message features
+// (needed by the backward pass): 8F numbers per atom per layer, plus per-layer workspaces of a
+// few F per atom. Nothing of size edges x features is stored; filters are recomputed per edge.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "edge_kernels.h"
+#include "ghost_exchange.h"
+#include "update_ops.h"
+
+namespace mlff {
+
+template <class Exec, class Real, class Acc>
+class Engine {
+ public:
+  using Mem = typename Exec::memory_space;
+  using M2 = Mat<Real, Mem>;
+  using AccMat = Kokkos::View<Acc**, Kokkos::LayoutRight, Mem>;
+
+  struct Input {
+    Kokkos::View<const double**, Kokkos::LayoutRight, Mem> x;  // [nall, 3], locals first
+    Kokkos::View<const int*, Mem> species;  // [nall], index into the model's species table
+    Kokkos::View<const int*, Mem> offsets;  // [nlocal + 1], CSR row starts
+    Kokkos::View<const int*, Mem> nbrs;     // neighbours j (0 <= j < nall) of each local atom
+    int nlocal = 0;
+    int nall = 0;
+  };
+
+  struct Output {
+    double energy = 0;
+    double virial[6] = {0, 0, 0, 0, 0, 0};  // xx yy zz xy xz yz, sum over pairs of -r_ij (x) dE/dr_ij
+    Kokkos::View<Acc*, Mem> eatom;          // [nlocal]
+    AccMat f;                               // [nall, 3], ghosts included
+    AccMat pair_grad;                       // [nnz, 3], dE/dr_ij per neighbour-list entry
+  };
+
+  explicit Engine(const ModelSpec& spec) : spec_(spec), m_(spec), update_(m_) {}
+
+  const ModelSpec& spec() const { return spec_; }
+  double cutoff() const { return spec_.cutoff; }
+
+  // Evaluates energy and forces; `exch` fills ghost features between layers.
+  void compute(const Input& in, GhostExchange<Real, Mem>& exch, Output& out);
+
+  // Bytes held by the engine's per-atom arrays and workspaces after the last compute.
+  size_t workspace_bytes() const;
+
+  // Public only because CUDA forbids device lambdas inside private member functions.
+  void embed(const Input& in);
+  void copy_rows(int n, const M2& src, const M2& dst, int zero_to);
+  EdgeCommon<Exec, Real, Mem> edge_setup(int l, const Input& in, const M2& C) const;
+  double readout(const Input& in, Output& out);
+  void reduce_virial(const Input& in, Output& out);
+
+ private:
+  ModelSpec spec_;
+  DeviceModel<Real, Mem> m_;
+  UpdateBlock<Exec, Real, Mem> update_;
+  MlpRunner<Exec, Real, Mem> ctx_mlp_, readout_mlp_;
+  std::vector<M2> S_, V_, Sm_, Vm_;  // per layer: inputs (all atoms), post-message (local)
+  M2 Sfin_, Vfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
+};
+
+}  // namespace mlff
+
+#include "engine_impl.h"

@@ -1,0 +1,252 @@
+// Engine::compute and its steps. Included by engine.h.
+#pragma once
+
+namespace mlff {
+
+template <class Sym>
+struct Virial6 {
+  Sym v[6] = {0, 0, 0, 0, 0, 0};
+  KOKKOS_INLINE_FUNCTION Virial6() {}
+  KOKKOS_INLINE_FUNCTION Virial6& operator+=(const Virial6& o) {
+    for (int k = 0; k < 6; ++k) v[k] += o.v[k];
+    return *this;
+  }
+  KOKKOS_INLINE_FUNCTION void operator+=(const volatile Virial6& o) volatile {
+    for (int k = 0; k < 6; ++k) v[k] += o.v[k];
+  }
+};
+
+}  // namespace mlff
+
+namespace Kokkos {
+template <class T>
+struct reduction_identity<mlff::Virial6<T>> {
+  KOKKOS_FORCEINLINE_FUNCTION static mlff::Virial6<T> sum() { return mlff::Virial6<T>(); }
+};
+}  // namespace Kokkos
+
+namespace mlff {
+
+template <class Exec, class Real, class Acc>
+void Engine<Exec, Real, Acc>::embed(const Input& in) {
+  const int F = m_.F;
+  auto S = S_[0];
+  auto V = V_[0];
+  auto emb = m_.embedding;
+  auto row = m_.species_row;
+  auto sp = in.species;
+  Kokkos::parallel_for(
+      "mlff::embed", Kokkos::RangePolicy<Exec>(0, size_t(in.nall) * F),
+      KOKKOS_LAMBDA(const size_t idx) {
+        const int a = idx / F, f = idx % F;
+        S(a, f) = emb(row(sp(a)), f);
+        for (int c = 0; c < 3; ++c) V(a, c * F + f) = 0;
+      });
+}
+
+// dst rows [0, n) = src rows; dst rows [n, zero_to) = 0.
+template <class Exec, class Real, class Acc>
+void Engine<Exec, Real, Acc>::copy_rows(int n, const M2& src, const M2& dst, int zero_to) {
+  const int w = static_cast<int>(dst.extent(1));
+  Kokkos::parallel_for(
+      "mlff::copy_rows", Kokkos::RangePolicy<Exec>(0, size_t(zero_to) * w),
+      KOKKOS_LAMBDA(const size_t idx) {
+        const int r = idx / w, c = idx % w;
+        dst(r, c) = r < n ? src(r, c) : Real(0);
+      });
+}
+
+template <class Exec, class Real, class Acc>
+EdgeCommon<Exec, Real, typename Exec::memory_space> Engine<Exec, Real, Acc>::edge_setup(
+    int l, const Input& in, const M2& C) const {
+  EdgeCommon<Exec, Real, Mem> e;
+  const auto& L = m_.layers[l];
+  e.x = in.x;
+  e.offsets = in.offsets;
+  e.nbrs = in.nbrs;
+  e.basis = m_.basis;
+  e.rc_d = spec_.cutoff;
+  e.rc = m_.cutoff;
+  e.dir_eps = m_.dir_eps;
+  e.painn = m_.family == Family::PaiNN;
+  e.F = m_.F;
+  e.K = m_.basis.size;
+  e.act = m_.act;
+  e.S = S_[l];
+  e.V = V_[l];
+  e.C = C;
+  if (e.painn) {
+    e.A = L.filter;
+    e.H = 1;
+    e.off[0] = 0, e.off[1] = e.F, e.off[2] = 2 * e.F;
+  } else {
+    e.B1 = L.filt0;
+    e.B2 = L.filt1;
+    e.H = L.filt0.out;
+    e.off[0] = 0, e.off[1] = 2 * e.F, e.off[2] = e.F;
+  }
+  return e;
+}
+
+template <class Exec, class Real, class Acc>
+double Engine<Exec, Real, Acc>::readout(const Input& in, Output& out) {
+  std::vector<const DeviceLinear<Real, Mem>*> layers;
+  for (const auto& lin : m_.readout) layers.push_back(&lin);
+  M2 Y = readout_mlp_.forward(in.nlocal, layers, Sfin_, m_.act);
+  auto eatom = out.eatom;
+  auto sp = in.species;
+  auto eref = m_.species_eref;
+  const double scale = m_.energy_scale, shift = m_.energy_shift;
+  double energy = 0;
+  Kokkos::parallel_reduce(
+      "mlff::readout", Kokkos::RangePolicy<Exec>(0, in.nlocal),
+      KOKKOS_LAMBDA(const int i, double& e) {
+        const Acc ei = scale * Acc(Y(i, 0)) + shift + eref(sp(i));
+        eatom(i) = ei;
+        e += ei;
+      },
+      energy);
+  return energy;
+}
+
+template <class Exec, class Real, class Acc>
+void Engine<Exec, Real, Acc>::reduce_virial(const Input& in, Output& out) {
+  auto x = in.x;
+  auto off = in.offsets;
+  auto nb = in.nbrs;
+  auto g = out.pair_grad;
+  Virial6<double> w;
+  Kokkos::parallel_reduce(
+      "mlff::virial", Kokkos::RangePolicy<Exec>(0, in.nlocal),
+      KOKKOS_LAMBDA(const int i, Virial6<double>& acc) {
+        for (int jj = off(i); jj < off(i + 1); ++jj) {
+          const int j = nb(jj);
+          double r[3];
+          for (int a = 0; a < 3; ++a) r[a] = x(j, a) - x(i, a);
+          acc.v[0] -= r[0] * g(jj, 0);
+          acc.v[1] -= r[1] * g(jj, 1);
+          acc.v[2] -= r[2] * g(jj, 2);
+          acc.v[3] -= r[0] * g(jj, 1);
+          acc.v[4] -= r[0] * g(jj, 2);
+          acc.v[5] -= r[1] * g(jj, 2);
+        }
+      },
+      w);
+  for (int k = 0; k < 6; ++k) out.virial[k] = w.v[k];
+}
+
+template <class Exec, class Real, class Acc>
+void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>& exch,
+                                      Output& out) {
+  const int F = m_.F, L = m_.L, nl = in.nlocal, na = in.nall;
+  const bool painn = m_.family == Family::PaiNN;
+  const size_t nnz = in.nbrs.extent(0);
+  S_.resize(L);
+  V_.resize(L);
+  Sm_.resize(L);
+  Vm_.resize(L);
+  for (int l = 0; l < L; ++l) {
+    ensure(S_[l], na, F, "S");
+    ensure(V_[l], na, 3 * F, "V");
+    ensure(Sm_[l], nl, F, "Sm");
+    ensure(Vm_[l], nl, 3 * F, "Vm");
+  }
+  ensure(Sfin_, nl, F, "Sfin");
+  ensure(Vfin_, nl, 3 * F, "Vfin");
+  if (out.eatom.extent(0) < size_t(nl)) out.eatom = Kokkos::View<Acc*, Mem>("eatom", nl);
+  if (out.f.extent(0) < size_t(na)) out.f = AccMat("f", na, 3);
+  if (out.pair_grad.extent(0) < nnz) out.pair_grad = AccMat("pair_grad", nnz, 3);
+  Kokkos::deep_copy(out.f, Acc(0));
+  Kokkos::deep_copy(out.pair_grad, Acc(0));
+
+  // ---- forward ----
+  embed(in);
+  for (int l = 0; l < L; ++l) {
+    const auto& Lw = m_.layers[l];
+    M2 C;
+    if (painn) C = ctx_mlp_.forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+    copy_rows(nl, S_[l], Sm_[l], nl);
+    copy_rows(nl, V_[l], Vm_[l], nl);
+    MessageForward<Exec, Real, Mem> msg;
+    static_cast<EdgeCommon<Exec, Real, Mem>&>(msg) = edge_setup(l, in, C);
+    msg.Sm = Sm_[l];
+    msg.Vm = Vm_[l];
+    const int nscr = msg.K > msg.H ? msg.K : msg.H;
+    Kokkos::parallel_for("mlff::message_forward",
+                         Kokkos::TeamPolicy<Exec>(nl, Kokkos::AUTO)
+                             .set_scratch_size(0, Kokkos::PerTeam(4 * nscr * sizeof(Real) + 64)),
+                         msg);
+    const bool last = l + 1 == L;
+    update_.forward(nl, l, Sm_[l], Vm_[l], last ? Sfin_ : S_[l + 1], last ? Vfin_ : V_[l + 1]);
+    if (!last) {
+      exch.forward(S_[l + 1]);
+      exch.forward(V_[l + 1]);
+    }
+  }
+  out.energy = readout(in, out);
+
+  // ---- backward ----
+  ensure(Sbo_, na, F, "Sbo");
+  ensure(Vbo_, na, 3 * F, "Vbo");
+  ensure(Sbi_, na, F, "Sbi");
+  ensure(Vbi_, na, 3 * F, "Vbi");
+  ensure(Smb_, nl, F, "Smb");
+  ensure(Vmb_, nl, 3 * F, "Vmb");
+  ensure(Ybar_, nl, 1, "Ybar");
+  Kokkos::deep_copy(Ybar_, Real(m_.energy_scale));
+  Kokkos::deep_copy(Sbo_, Real(0));
+  Kokkos::deep_copy(Vbo_, Real(0));
+  {
+    std::vector<const DeviceLinear<Real, Mem>*> layers;
+    for (const auto& lin : m_.readout) layers.push_back(&lin);
+    readout_mlp_.backward(nl, layers, Ybar_, Sbo_, m_.act, false);
+  }
+  for (int l = L - 1; l >= 0; --l) {
+    const auto& Lw = m_.layers[l];
+    if (l + 1 < L) {
+      exch.reverse(Sbo_);
+      exch.reverse(Vbo_);
+    }
+    update_.backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb_, Vmb_);
+    copy_rows(nl, Smb_, Sbi_, na);
+    copy_rows(nl, Vmb_, Vbi_, na);
+    M2 C;
+    if (painn) {
+      C = ctx_mlp_.forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+      ensure(Cbar_, na, 3 * F, "Cbar");
+      Kokkos::deep_copy(Cbar_, Real(0));
+    }
+    MessageBackward<Exec, Real, Acc, Mem> bwd;
+    static_cast<EdgeCommon<Exec, Real, Mem>&>(bwd) = edge_setup(l, in, C);
+    bwd.Sbm = Smb_;
+    bwd.Vbm = Vmb_;
+    bwd.Cbar = Cbar_;
+    bwd.Sbi = Sbi_;
+    bwd.Vbi = Vbi_;
+    bwd.f = out.f;
+    bwd.pair_grad = out.pair_grad;
+    const int nscr = bwd.K > bwd.H ? bwd.K : bwd.H;
+    Kokkos::parallel_for(
+        "mlff::message_backward",
+        Kokkos::TeamPolicy<Exec>(nl, Kokkos::AUTO)
+            .set_scratch_size(0, Kokkos::PerTeam((4 * nscr + 3 * F) * sizeof(Real) + 64)),
+        bwd);
+    if (painn) ctx_mlp_.backward(na, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
+    std::swap(Sbo_, Sbi_);
+    std::swap(Vbo_, Vbi_);
+  }
+  reduce_virial(in, out);
+  Kokkos::fence();
+}
+
+template <class Exec, class Real, class Acc>
+size_t Engine<Exec, Real, Acc>::workspace_bytes() const {
+  size_t b = 0;
+  for (const auto* v : {&S_, &V_, &Sm_, &Vm_})
+    for (const auto& m : *v) b += m.span() * sizeof(Real);
+  for (const M2* m : {&Sfin_, &Vfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_})
+    b += m->span() * sizeof(Real);
+  return b + update_.bytes() + ctx_mlp_.bytes() + readout_mlp_.bytes();
+}
+
+}  // namespace mlff

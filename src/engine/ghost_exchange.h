@@ -1,0 +1,57 @@
+// How ghost atoms get their owners' features between layers, and how their adjoints go back.
+// LAMMPS supplies an implementation backed by its forward/reverse communication; standalone
+// use (tests, the eval tool) maps each ghost to the local atom it is an image of.
+#pragma once
+
+#include "dense_ops.h"
+
+namespace mlff {
+
+template <class Real, class Mem>
+class GhostExchange {
+ public:
+  virtual ~GhostExchange() = default;
+  // Rows [nlocal, nall) of `a` become copies of their owners' rows.
+  virtual void forward(const Mat<Real, Mem>& a) = 0;
+  // Rows [nlocal, nall) of `a` are added into their owners' rows, then set to zero.
+  virtual void reverse(const Mat<Real, Mem>& a) = 0;
+};
+
+// Every ghost g (row nlocal + g) is a periodic image of local atom owner(g).
+template <class Exec, class Real>
+class OwnerMapExchange : public GhostExchange<Real, typename Exec::memory_space> {
+ public:
+  using Mem = typename Exec::memory_space;
+  OwnerMapExchange(int nlocal, Kokkos::View<const int*, Mem> owner)
+      : nlocal_(nlocal), owner_(owner) {}
+
+  void forward(const Mat<Real, Mem>& a) override {
+    auto owner = owner_;
+    const int nl = nlocal_, w = static_cast<int>(a.extent(1));
+    Kokkos::parallel_for(
+        "mlff::ghost_forward", Kokkos::RangePolicy<Exec>(0, owner.extent(0) * w),
+        KOKKOS_LAMBDA(const size_t idx) {
+          const int g = idx / w, c = idx % w;
+          a(nl + g, c) = a(owner(g), c);
+        });
+  }
+
+  void reverse(const Mat<Real, Mem>& a) override {
+    auto owner = owner_;
+    const int nl = nlocal_, w = static_cast<int>(a.extent(1));
+    Kokkos::parallel_for(
+        "mlff::ghost_reverse", Kokkos::RangePolicy<Exec>(0, owner.extent(0) * w),
+        KOKKOS_LAMBDA(const size_t idx) {
+          const int g = idx / w, c = idx % w;
+          const Real v = a(nl + g, c);
+          a(nl + g, c) = 0;
+          Kokkos::atomic_add(&a(owner(g), c), v);
+        });
+  }
+
+ private:
+  int nlocal_;
+  Kokkos::View<const int*, Mem> owner_;
+};
+
+}  // namespace mlff
