@@ -16,6 +16,8 @@ struct Case {
   ModelOptions opt;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 std::vector<Case> cases() {
   std::vector<Case> c;
   ModelOptions o;

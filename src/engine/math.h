@@ -25,7 +25,9 @@ constexpr double kLn2 = 0.69314718055994530942;
 template <class Real>
 KOKKOS_INLINE_FUNCTION Real act_value(int kind, Real x) {
   if (kind == 0) return x / (Real(1) + m_exp(-x));
-  // softplus(x) - ln 2, written to avoid overflow for large |x|
+  // softplus(x) - ln 2 as schnetpack defines it (torch's softplus returns x above 20),
+  // written to avoid overflow for large negative x.
+  if (x > Real(20)) return x - Real(kLn2);
   const Real ax = x < 0 ? -x : x;
   return (x > 0 ? x : Real(0)) + m_log1p(m_exp(-ax)) - Real(kLn2);
 }
@@ -34,7 +36,7 @@ template <class Real>
 KOKKOS_INLINE_FUNCTION Real act_deriv(int kind, Real x) {
   const Real sig = Real(1) / (Real(1) + m_exp(-x));
   if (kind == 0) return sig * (Real(1) + x * (Real(1) - sig));
-  return sig;
+  return x > Real(20) ? Real(1) : sig;
 }
 
 }  // namespace mlff

@@ -24,16 +24,24 @@ NeighborData build_neighbors(const System& sys, double cutoff) {
   nd.x = sys.x;
   nd.species = sys.species;
 
-  // Images needed along each periodic direction: cutoff over the spacing of lattice planes.
+  // Images needed along each periodic direction: the cutoff over the spacing of lattice
+  // planes, plus the spread of the atoms' fractional coordinates (atoms may lie outside the
+  // cell; they are not wrapped, so forces and positions keep the caller's numbering and frame).
   int reach[3] = {0, 0, 0};
   const auto& c = sys.cell;
-  const double vol = std::fabs(dot(c[0], cross(c[1], c[2])));
+  const double det = dot(c[0], cross(c[1], c[2]));
   for (int d = 0; d < 3; ++d) {
     if (!sys.pbc[d]) continue;
-    if (vol <= 0) throw std::invalid_argument("periodic cell has zero volume");
-    const Vec nrm = cross(c[(d + 1) % 3], c[(d + 2) % 3]);
-    const double height = vol / std::sqrt(dot(nrm, nrm));
-    reach[d] = static_cast<int>(std::ceil(cutoff / height));
+    if (std::fabs(det) <= 0) throw std::invalid_argument("periodic cell has zero volume");
+    const Vec nrm = cross(c[(d + 1) % 3], c[(d + 2) % 3]);  // f_d = x . nrm / det
+    const double height = std::fabs(det) / std::sqrt(dot(nrm, nrm));
+    double fmin = 0, fmax = 0;
+    for (int i = 0; i < n; ++i) {
+      const double f = dot(sys.x[i], nrm) / det;
+      fmin = i ? std::min(fmin, f) : f;
+      fmax = i ? std::max(fmax, f) : f;
+    }
+    reach[d] = static_cast<int>(std::ceil(cutoff / height + (fmax - fmin)));
   }
 
   std::map<std::array<int, 4>, int> ghost_of;  // (atom, image shift) -> index in x
