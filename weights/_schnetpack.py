@@ -25,7 +25,10 @@ import schnetpack.nn as snn  # noqa: E402
 import schnetpack.properties as properties  # noqa: E402
 from schnetpack.representation.painn import PaiNN  # noqa: E402
 from schnetpack.atomistic.atomwise import Atomwise  # noqa: E402
-from schnetpack.transform.atomistic import AddOffsets, ScaleProperty  # noqa: E402
+try:  # transform/__init__ needs matscipy; only the whole-model exporter uses these
+    from schnetpack.transform.atomistic import AddOffsets, ScaleProperty  # noqa: E402
+except ImportError:  # e.g. a training machine with torch and ase only
+    AddOffsets = ScaleProperty = None
 
 
 def version():
