@@ -25,6 +25,16 @@ const char* const kElements[] = {
     "Pa", "U",  "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db",
     "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
 
+}  // namespace
+
+int atomic_number(const std::string& symbol) {
+  for (int z = 1; z <= 118; ++z)
+    if (symbol == kElements[z - 1]) return z;
+  return 0;
+}
+
+namespace {
+
 std::string type_of(const json& j) {
   if (j.is_null()) return "null";
   if (j.is_boolean()) return "a boolean";

@@ -20,6 +20,9 @@ class WeightFormatError : public std::runtime_error {
 // wrong version, missing/unknown keys, wrong types or shapes, non-finite numbers, ...).
 ModelSpec load_model(const std::string& path);
 
+// Atomic number of a chemical symbol ("C" -> 6), or 0 if it is not one.
+int atomic_number(const std::string& symbol);
+
 // Same checks on JSON text already in memory; `name` is used in messages.
 ModelSpec parse_model(const std::string& text, const std::string& name);
 

@@ -27,3 +27,26 @@ def seed_onnx():
     if not os.path.isfile(SEED_ONNX):
         pytest.skip(f"seed model not available ({SEED_ONNX}; needs the ../shared checkout)")
     return SEED_ONNX
+
+
+def _required_file(var, what):
+    """Path from $var; fails when MLFF_REQUIRE_LAMMPS=1 (the ctest run), skips otherwise."""
+    path = os.environ.get(var)
+    if path and os.path.isfile(path):
+        return os.path.abspath(path)
+    msg = f"{var} is not set to an existing file ({what})"
+    if os.environ.get("MLFF_REQUIRE_LAMMPS") == "1":
+        pytest.fail(msg + "; scripts/setup.sh builds it")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def lmp():
+    """The LAMMPS binary built by scripts/build_lammps.sh (PLUGIN, KOKKOS, MOLECULE, MPI)."""
+    return _required_file("MLFF_LMP", "the lmp binary")
+
+
+@pytest.fixture(scope="session")
+def plugin():
+    """build/mlff_painn_plugin.so."""
+    return _required_file("MLFF_PAINN_PLUGIN", "the mlff/painn LAMMPS plugin")

@@ -1,0 +1,145 @@
+// PaiNNRunner for the three engine precisions: copies host inputs to the engine's memory space,
+// adapts HostComm to the engine's GhostExchange, and copies results back.
+#include "painn_runner.h"
+
+#include <stdexcept>
+
+#include "../engine/engine_instances.h"
+
+namespace mlff {
+namespace {
+
+// Grow-only (re)allocation keeps device buffers across MD steps.
+template <class View>
+void grow(View& v, size_t n, const char* name) {
+  if (v.extent(0) < n) v = View(std::string(name), n + n / 8 + 16);
+}
+template <class View>
+void grow2(View& v, size_t n, size_t w, const char* name) {
+  if (v.extent(0) < n || v.extent(1) != w) v = View(std::string(name), n + n / 8 + 16, w);
+}
+
+// The engine's ghost exchange, routed through host memory to the caller's HostComm.
+template <class Real, class Mem>
+class HostCommExchange : public GhostExchange<Real, Mem> {
+ public:
+  HostCommExchange(HostComm& comm, int nlocal, int nall)
+      : comm_(comm), nlocal_(nlocal), nall_(nall) {}
+
+  void forward(const Mat<Real, Mem>& a) override { run(a, false); }
+  void reverse(const Mat<Real, Mem>& a) override { run(a, true); }
+
+ private:
+  void run(const Mat<Real, Mem>& a, bool reverse) {
+    const int w = static_cast<int>(a.extent(1));
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+    buf_.resize(size_t(nall_) * w);
+    for (size_t k = 0; k < buf_.size(); ++k) buf_[k] = static_cast<double>(h.data()[k]);
+    if (reverse) {
+      comm_.reverse(buf_.data(), w);
+    } else {
+      comm_.forward(buf_.data(), w);
+    }
+    // Reverse: ghosts have been folded into their owners; the engine expects ghost rows zero.
+    const size_t nlocal_end = reverse ? size_t(nlocal_) * w : buf_.size();
+    for (size_t k = 0; k < buf_.size(); ++k)
+      h.data()[k] = k < nlocal_end ? static_cast<Real>(buf_[k]) : Real(0);
+    Kokkos::deep_copy(a, h);
+  }
+
+  HostComm& comm_;
+  int nlocal_, nall_;
+  std::vector<double> buf_;
+};
+
+template <class EngineT>
+class Runner : public PaiNNRunner {
+  using Mem = typename EngineT::Mem;
+  using Real = typename EngineT::M2::value_type;
+  using Acc = typename EngineT::AccMat::value_type;
+
+ public:
+  explicit Runner(const ModelSpec& spec) : engine_(spec) {}
+
+  void compute(const HostFrame& fr, HostComm& comm, bool want_pair_grad,
+               HostResult& out) override {
+    const int nl = fr.nlocal, na = fr.nall;
+    const size_t nnz = static_cast<size_t>(fr.offsets[nl]);
+    grow2(x_, na, 3, "mlff::x");
+    grow(sp_, na, "mlff::species");
+    grow(off_, nl + 1, "mlff::offsets");
+    grow(nb_, nnz, "mlff::nbrs");
+    copy_in(x_, fr.x, size_t(na) * 3);
+    copy_in(sp_, fr.species, na);
+    copy_in(off_, fr.offsets, nl + 1);
+    copy_in(nb_, fr.nbrs, nnz);
+
+    typename EngineT::Input in;
+    // Exact-length views: the engine sizes its per-edge arrays from nbrs.extent(0).
+    const auto rows = std::make_pair(size_t(0), size_t(na));
+    in.x = Kokkos::subview(x_, rows, Kokkos::ALL());
+    in.species = Kokkos::subview(sp_, rows);
+    in.offsets = Kokkos::subview(off_, std::make_pair(size_t(0), size_t(nl) + 1));
+    in.nbrs = Kokkos::subview(nb_, std::make_pair(size_t(0), nnz));
+    in.nlocal = nl;
+    in.nall = na;
+    HostCommExchange<Real, Mem> exch(comm, nl, na);
+    engine_.compute(in, exch, res_);
+
+    out.energy = res_.energy;
+    for (int k = 0; k < 6; ++k) out.virial[k] = res_.virial[k];
+    copy_out(res_.eatom, size_t(nl), out.eatom);
+    copy_out(res_.f, size_t(na) * 3, out.f);
+    if (want_pair_grad) {
+      copy_out(res_.pair_grad, nnz * 3, out.pair_grad);
+    } else {
+      out.pair_grad.clear();
+    }
+  }
+
+  size_t memory_bytes() const override {
+    return engine_.workspace_bytes() + x_.span() * sizeof(double) +
+           (sp_.span() + off_.span() + nb_.span()) * sizeof(int) +
+           (res_.eatom.span() + res_.f.span() + res_.pair_grad.span()) * sizeof(Acc);
+  }
+
+  std::string execution_space() const override { return ExecSpace::name(); }
+  int max_comm_width() const override { return 3 * engine_.spec().features; }
+
+ private:
+  // Views may be longer than n (grow-only); only their first n entries are copied.
+  template <class View, class T>
+  static void copy_in(const View& v, const T* src, size_t n) {
+    auto dst = Kokkos::subview(
+        Kokkos::View<typename View::value_type*, Mem>(v.data(), v.span()),
+        std::make_pair(size_t(0), n));
+    Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> h(src, n);
+    Kokkos::deep_copy(dst, h);
+  }
+  template <class View>
+  static void copy_out(const View& v, size_t n, std::vector<double>& dst) {
+    Kokkos::View<const Acc*, Mem> flat(v.data(), n);
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), flat);
+    dst.resize(n);
+    for (size_t k = 0; k < n; ++k) dst[k] = static_cast<double>(h(k));
+  }
+
+  EngineT engine_;
+  Kokkos::View<double**, Kokkos::LayoutRight, Mem> x_;
+  Kokkos::View<int*, Mem> sp_, off_, nb_;
+  typename EngineT::Output res_;
+};
+
+}  // namespace
+
+std::unique_ptr<PaiNNRunner> PaiNNRunner::create(const ModelSpec& spec,
+                                                 const std::string& precision) {
+  switch (parse_precision(precision)) {
+    case Precision::FP64: return std::make_unique<Runner<EngineFP64>>(spec);
+    case Precision::FP32: return std::make_unique<Runner<EngineFP32>>(spec);
+    case Precision::Mixed: return std::make_unique<Runner<EngineMixed>>(spec);
+  }
+  throw std::invalid_argument("unknown precision '" + precision + "'");
+}
+
+}  // namespace mlff

@@ -1,0 +1,56 @@
+// The engine seen from a host program such as LAMMPS: plain host arrays in, plain host arrays
+// out, ghost features exchanged through a callback. Hides Kokkos and the precision templates,
+// so the LAMMPS pair style needs neither (and builds the same against any Kokkos back end).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../weights/model_spec.h"
+
+namespace mlff {
+
+// One force evaluation in the engine's atom order: locals [0, nlocal), then ghosts.
+struct HostFrame {
+  const double* x = nullptr;        // [nall][3]
+  const int* species = nullptr;     // [nall], index into the model's species table
+  const int* offsets = nullptr;     // [nlocal + 1], CSR row starts
+  const int* nbrs = nullptr;        // [offsets[nlocal]], neighbours of each local atom
+  int nlocal = 0;
+  int nall = 0;
+};
+
+struct HostResult {
+  double energy = 0;
+  double virial[6] = {0, 0, 0, 0, 0, 0};  // xx yy zz xy xz yz, eV
+  std::vector<double> eatom;              // [nlocal]
+  std::vector<double> f;                  // [nall][3], ghosts included (not folded)
+  std::vector<double> pair_grad;          // [nnz][3], dE/dr_ij, filled only on request
+};
+
+// Ghost-feature traffic. `rows` holds nall rows of `width` numbers (row-major, engine order).
+class HostComm {
+ public:
+  virtual ~HostComm() = default;
+  // Ghost rows become copies of their owners' rows.
+  virtual void forward(double* rows, int width) = 0;
+  // Ghost rows are added into their owners' rows (ghost rows may be left dirty).
+  virtual void reverse(double* rows, int width) = 0;
+};
+
+class PaiNNRunner {
+ public:
+  virtual ~PaiNNRunner() = default;
+  // precision: "fp64", "fp32" or "mixed" (throws std::invalid_argument otherwise).
+  static std::unique_ptr<PaiNNRunner> create(const ModelSpec& spec, const std::string& precision);
+
+  virtual void compute(const HostFrame& frame, HostComm& comm, bool want_pair_grad,
+                       HostResult& out) = 0;
+  virtual size_t memory_bytes() const = 0;  // engine workspace + device copies of the inputs
+  virtual std::string execution_space() const = 0;
+  // Widest ghost row the engine exchanges (3F: the vector features).
+  virtual int max_comm_width() const = 0;
+};
+
+}  // namespace mlff

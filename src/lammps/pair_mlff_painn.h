@@ -1,0 +1,77 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   pair_style mlff/painn: PaiNN message-passing potentials (mlff/painn project).
+   Host LAMMPS data and neighbor lists; the engine runs on the Kokkos execution space it was
+   built for. Ghost atoms receive their owners' features after every interaction layer
+   (forward communication) and return feature adjoints in the backward pass (reverse).
+------------------------------------------------------------------------- */
+
+#ifdef PAIR_CLASS
+// clang-format off
+PairStyle(mlff/painn,PairMLFFPaiNN);
+// clang-format on
+#else
+
+#ifndef LMP_PAIR_MLFF_PAINN_H
+#define LMP_PAIR_MLFF_PAINN_H
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pair.h"
+
+namespace mlff {
+class PaiNNRunner;
+struct HostResult;
+}  // namespace mlff
+
+namespace LAMMPS_NS {
+
+class PairMLFFPaiNN : public Pair {
+ public:
+  PairMLFFPaiNN(class LAMMPS *);
+  ~PairMLFFPaiNN() override;
+
+  void compute(int, int) override;
+  void settings(int, char **) override;
+  void coeff(int, char **) override;
+  void init_style() override;
+  double init_one(int, int) override;
+
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
+
+  double memory_usage() override;
+
+  // Called by the engine (through a HostComm) between layers; public for that adapter only.
+  void exchange_rows(double *rows, int width, bool reverse);
+
+ protected:
+  std::string precision_ = "fp64";
+  std::string model_file_;
+  double cutoff_ = 0.0;
+  std::vector<int> type_species_;    // LAMMPS type -> model species index, -1 = NULL
+  std::unique_ptr<mlff::PaiNNRunner> runner_;
+  std::unique_ptr<mlff::HostResult> result_;
+
+  // Per-step engine frame (engine order: mapped locals, then mapped ghosts).
+  std::vector<int> engine_of_;       // LAMMPS atom index -> engine index, -1 if unmapped
+  std::vector<int> lammps_of_;       // engine index -> LAMMPS atom index
+  std::vector<double> x_;
+  std::vector<int> species_, offsets_, nbrs_;
+
+  // Rows being exchanged (set by exchange_rows for the duration of one communication).
+  double *comm_rows_ = nullptr;
+  int comm_width_ = 0;
+
+  void build_frame();
+  void tally_atom_virial();
+  void allocate();
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
+#endif

@@ -1,0 +1,269 @@
+"""pair_style mlff/painn in LAMMPS (through `plugin load`) against the standalone engine.
+
+1. `run 0` energy, forces, virial and per-atom energies = the engine's standalone evaluation
+   (mlff_painn_eval) to 1e-12 relative in fp64, for both model families.
+2. 1, 2 and 4 MPI ranks give the 1-rank energy and forces to 1e-10 relative: a molecule in a
+   large box, a periodic liquid box of side < 6 r_c (atoms see their own images through every
+   layer), a triclinic box, and a decomposition where ranks own no atoms.
+3. The virial equals central finite differences of the energy under box deformation, and the
+   sums of per-atom energies and per-atom virials (compute pe/atom, stress/atom) equal the globals.
+5. Bad input stops LAMMPS with an ERROR line naming the problem.
+"""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from helpers import rel
+from lammps_helpers import (NKTV2P_METAL, error_line, evaluation_script, read_dump, run,
+                            run_ok, values, write_data)
+from weights.export_common import write_json
+
+ELEMENTS = ["C", "H", "O"]
+
+
+# ---------------------------------------------------------------------------- structures --
+def place(rng, n, cell, dmin, periodic):
+    """n random positions in `cell` (rows = LAMMPS lattice vectors) at least dmin apart."""
+    cell = np.asarray(cell, float)
+    pos = []
+    while len(pos) < n:
+        p = rng.random(3) @ cell
+        ok = True
+        for q in pos:
+            d = p - q
+            if periodic:
+                f = np.linalg.solve(cell.T, d)
+                d = (f - np.round(f)) @ cell
+            if np.linalg.norm(d) < dmin:
+                ok = False
+                break
+        if ok:
+            pos.append(p)
+    return np.array(pos)
+
+
+def structure(name):
+    """(symbols, positions, cell or None) of the named test system."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    if name in ("molecule", "molecule-empty-ranks"):
+        n = 14
+        pos = place(rng, n, np.eye(3) * 4.5, 1.0, False)
+        return list(rng.choice(ELEMENTS, n)), pos, None
+    if name == "liquid":  # cubic, side 9 A: < 6 r_c, < 2 (r_c + skin)
+        cell = np.eye(3) * 9.0
+        n = 64
+        return list(rng.choice(ELEMENTS, n)), place(rng, n, cell, 1.05, True), cell
+    if name == "triclinic":
+        cell = np.array([[8.0, 0, 0], [1.6, 7.5, 0], [-1.1, 1.3, 7.8]])
+        n = 44
+        return list(rng.choice(ELEMENTS, n)), place(rng, n, cell, 1.05, True), cell
+    raise KeyError(name)
+
+
+# ---------------------------------------------------------------------------- models -----
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A random painn model (schnetpack, 3 layers, r_c 4.5) and a random mlff-distiller model."""
+    from test_schnetpack import build
+    from test_exporter import distiller_state_dict
+    from weights.export_distiller import from_state_dict
+
+    d = tmp_path_factory.mktemp("models")
+    _, _, _, doc = build("F16-L3-K6-bessel-sharedint")
+    write_json(doc, d / "painn.json")
+    ddoc = from_state_dict(distiller_state_dict(seed=3), ELEMENTS, "test", "random weights")
+    write_json(ddoc, d / "distiller.json")
+    return {"painn": str(d / "painn.json"), "distiller": str(d / "distiller.json")}
+
+
+def lammps_eval(lmp, plugin, model, name, tmp_path, nprocs=1, processors=None, precision="fp64"):
+    sym, pos, cell = structure(name)
+    pad = 30.0
+    if name == "molecule-empty-ranks":
+        # x in [0, 40) split 4 ways: the molecule straddles the rank 0 / rank 1 boundary at
+        # x = 10, and ranks 2 and 3 own no atoms (and, with ghost cutoff 7, see none).
+        pos = pos - pos.mean(0) + [10.0, 0.0, 0.0]
+    write_data(tmp_path / "data.lmp", sym, pos, ELEMENTS, cell, pad=pad)
+    if name == "molecule-empty-ranks":
+        text = (tmp_path / "data.lmp").read_text().splitlines()
+        text = [("0 40 xlo xhi" if l.endswith("xlo xhi") else l) for l in text]
+        (tmp_path / "data.lmp").write_text("\n".join(text) + "\n")
+    boundary = "p p p" if cell is not None else "f f f"
+    out = run_ok(lmp, str(tmp_path), evaluation_script(plugin, model, ELEMENTS, boundary=boundary,
+                 precision=precision, processors=processors), nprocs=nprocs)
+    d = read_dump(tmp_path / "dump.atoms")
+    return {
+        "out": out,
+        "energy": values(out, "ENERGY")[0],
+        "energy_sum": values(out, "ENERGY")[1],
+        "virial": values(out, "VIRIAL"),
+        "virial_sum": -values(out, "SSTRESS") / NKTV2P_METAL,
+        "forces": np.stack([d["fx"], d["fy"], d["fz"]], 1),
+        "eatom": d["c_pe"],
+    }
+
+
+def standalone(engine, model, name, tmp_path):
+    sym, pos, cell = structure(name)
+    doc = {"symbols": sym, "positions": pos.tolist(),
+           "cell": None if cell is None else np.asarray(cell).tolist()}
+    if cell is not None:
+        doc["pbc"] = [True, True, True]
+    (tmp_path / "s.json").write_text(json.dumps(doc))
+    r = subprocess.run([engine, "--model", model, "--structure", str(tmp_path / "s.json")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------------------- test 1 -----
+@pytest.mark.parametrize("family", ["painn", "distiller"])
+@pytest.mark.parametrize("name", ["molecule", "liquid", "triclinic"])
+def test_run0_matches_standalone_engine(lmp, plugin, engine, models, family, name, tmp_path):
+    got = lammps_eval(lmp, plugin, models[family], name, tmp_path)
+    ref = standalone(engine, models[family], name, tmp_path)
+    assert rel(got["energy"], ref["energy"]) <= 1e-12
+    assert rel(got["forces"], ref["forces"]) <= 1e-12
+    assert rel(got["eatom"], ref["atom_energies"]) <= 1e-12
+    if name != "molecule":  # LAMMPS reports no meaningful volume for a non-periodic box
+        assert rel(got["virial"], ref["virial"]) <= 1e-12
+    print(f"{family}/{name}: |dE|/|E| = {rel(got['energy'], ref['energy']):.1e}, "
+          f"forces {rel(got['forces'], ref['forces']):.1e}")
+
+
+# ---------------------------------------------------------------------------- test 2 -----
+DECOMPOSITIONS = {
+    "molecule": [(2, None), (4, None)],
+    "liquid": [(2, None), (4, None), (4, "4 1 1")],
+    "triclinic": [(2, None), (4, "1 2 2")],
+    "molecule-empty-ranks": [(4, "4 1 1")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECOMPOSITIONS))
+def test_ranks_agree(lmp, plugin, models, name, tmp_path):
+    one = lammps_eval(lmp, plugin, models["painn"], name, tmp_path)
+    for nprocs, grid in DECOMPOSITIONS[name]:
+        sub = tmp_path / f"np{nprocs}"
+        sub.mkdir(exist_ok=True)
+        got = lammps_eval(lmp, plugin, models["painn"], name, sub, nprocs=nprocs, processors=grid)
+        assert rel(got["energy"], one["energy"]) <= 1e-10, (nprocs, grid)
+        assert rel(got["forces"], one["forces"]) <= 1e-10, (nprocs, grid)
+        assert rel(got["energy_sum"], got["energy"]) <= 1e-12, (nprocs, grid)
+        if name in ("liquid", "triclinic"):
+            assert rel(got["virial"], one["virial"]) <= 1e-10, (nprocs, grid)
+            assert rel(got["virial_sum"], got["virial"]) <= 1e-12, (nprocs, grid)
+        print(f"{name} on {nprocs} ranks ({grid or 'auto'}): energy {rel(got['energy'], one['energy']):.1e}, "
+              f"forces {rel(got['forces'], one['forces']):.1e} relative to 1 rank")
+
+
+# ---------------------------------------------------------------------------- test 3 -----
+def strained(cell, pos, comp, h):
+    """Deformation x' = (I + h e_a e_b^T) x for component (a, b) with a <= b (LAMMPS form kept)."""
+    a, b = comp
+    D = np.eye(3)
+    D[a, b] += h
+    return np.asarray(cell) @ D.T, np.asarray(pos) @ D.T
+
+
+@pytest.mark.parametrize("name", ["liquid", "triclinic"])
+def test_virial_vs_strain_derivative(lmp, plugin, models, name, tmp_path):
+    sym, pos, cell = structure(name)
+    base = lammps_eval(lmp, plugin, models["painn"], name, tmp_path)
+    h = 1e-5
+    fd = []
+    # LAMMPS virial order xx yy zz xy xz yz; the shear x += h*y measures W_yx = W_xy (symmetric).
+    for comp in [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]:
+        e = []
+        for s in (+h, -h):
+            c, p = strained(cell, pos, comp, s)
+            write_data(tmp_path / "data.lmp", sym, p, ELEMENTS, c)
+            out = run_ok(lmp, str(tmp_path), evaluation_script(plugin, models["painn"], ELEMENTS))
+            e.append(values(out, "ENERGY")[0])
+        fd.append(-(e[0] - e[1]) / (2 * h))
+    err = rel(base["virial"], fd)
+    print(f"{name}: virial vs -dE/d(strain), relative {err:.1e}")
+    assert err <= 1e-7
+    assert rel(base["energy_sum"], base["energy"]) <= 1e-13
+    assert rel(base["virial_sum"], base["virial"]) <= 1e-12
+
+
+# ---------------------------------------------------------------------------- test 5 -----
+def error_of(lmp, plugin, tmp_path, pair_coeff, units="metal", newton="on", pair_style="mlff/painn"):
+    sym, pos, cell = structure("liquid")
+    write_data(tmp_path / "data.lmp", sym, pos, ELEMENTS, cell)
+    script = f"""units {units}
+newton {newton}
+atom_style atomic
+read_data data.lmp
+plugin load {plugin}
+pair_style {pair_style}
+pair_coeff {pair_coeff}
+run 0
+"""
+    rc, out = run(lmp, str(tmp_path), script)
+    assert rc != 0, "LAMMPS accepted bad input:\n" + out[-1500:]
+    line = error_line(out)
+    assert line, "no ERROR line:\n" + out[-1500:]
+    return line
+
+
+def test_error_missing_file(lmp, plugin, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, "* * no_such_model.json C H O")
+    assert "no_such_model.json" in line and "cannot open" in line
+
+
+def test_error_damaged_file(lmp, plugin, models, tmp_path):
+    text = open(models["painn"]).read()
+    (tmp_path / "cut.json").write_text(text[: len(text) // 2])
+    line = error_of(lmp, plugin, tmp_path, "* * cut.json C H O")
+    assert "cut.json" in line and "line" in line
+
+
+def test_error_not_an_element(lmp, plugin, models, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C Hx O")
+    assert "'Hx'" in line and "atom type 2" in line and "not a chemical element" in line
+
+
+def test_error_element_missing_from_model(lmp, plugin, models, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, f"* * {models['distiller']} C H Si")
+    assert "atom type 3" in line and "Si" in line and "does not have" in line
+
+
+def test_error_wrong_number_of_elements(lmp, plugin, models, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H")
+    assert "needs 3 element names" in line and "found 2" in line
+
+
+def test_error_not_star_star(lmp, plugin, models, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, f"1 1 {models['painn']} C H O")
+    # LAMMPS checks one_coeff styles itself: 29Sep2021 says "Incorrect args for pair
+    # coefficients", develop "Pair_coeff must start with * * for pair style mlff/painn".
+    assert "Incorrect args for pair coefficients" in line or "* * for pair style mlff/painn" in line
+
+
+def test_error_units(lmp, plugin, models, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H O", units="real")
+    assert "units metal" in line and "real" in line
+
+
+def test_error_newton_off(lmp, plugin, models, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H O", newton="off")
+    assert "newton pair on" in line
+
+
+def test_error_bad_precision(lmp, plugin, models, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H O",
+                    pair_style="mlff/painn precision fp16")
+    assert "fp16" in line and "fp64" in line
+
+
+def test_reduced_precision_close_to_fp64(lmp, plugin, models, tmp_path):
+    ref = lammps_eval(lmp, plugin, models["painn"], "liquid", tmp_path)
+    for prec in ("fp32", "mixed"):
+        got = lammps_eval(lmp, plugin, models["painn"], "liquid", tmp_path, precision=prec)
+        assert rel(got["energy"], ref["energy"]) <= 1e-5, prec
+        assert rel(got["forces"], ref["forces"]) <= 1e-4, prec
