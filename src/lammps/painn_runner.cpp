@@ -104,7 +104,6 @@ class Runner : public PaiNNRunner {
   }
 
   std::string execution_space() const override { return ExecSpace::name(); }
-  int max_comm_width() const override { return 3 * engine_.spec().features; }
 
  private:
   // Views may be longer than n (grow-only); only their first n entries are copied.

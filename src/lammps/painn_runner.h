@@ -49,8 +49,6 @@ class PaiNNRunner {
                        HostResult& out) = 0;
   virtual size_t memory_bytes() const = 0;  // engine workspace + device copies of the inputs
   virtual std::string execution_space() const = 0;
-  // Widest ghost row the engine exchanges (3F: the vector features).
-  virtual int max_comm_width() const = 0;
 };
 
 }  // namespace mlff

@@ -5,6 +5,7 @@
 #include "pair_mlff_painn.h"
 
 #include <Kokkos_Core.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,7 @@ PairMLFFPaiNN::PairMLFFPaiNN(LAMMPS *lmp) : Pair(lmp), result_(new mlff::HostRes
   manybody_flag = 1;
   no_virial_fdotr_compute = 1;    // the engine returns the virial from per-pair gradients
   centroidstressflag = CENTROID_NOTAVAIL;
+  comm_forward = comm_reverse = kCommChunk;
 }
 
 PairMLFFPaiNN::~PairMLFFPaiNN()
@@ -157,7 +159,6 @@ void PairMLFFPaiNN::coeff(int narg, char **arg)
     error->all(FLERR, "pair_coeff mlff/painn: cannot set up the engine for {}: {}", model_file_, e.what());
   }
   cutoff_ = spec.cutoff;
-  comm_forward = comm_reverse = runner_->max_comm_width();
 
   if (comm->me == 0)
     utils::logmesg(lmp, "mlff/painn: {} ({}, {} features, {} layers, cutoff {} A; elements{}), precision {}, Kokkos {}\n",
@@ -301,52 +302,53 @@ void PairMLFFPaiNN::exchange_rows(double *rows, int width, bool reverse)
 {
   comm_rows_ = rows;
   comm_width_ = width;
-  if (reverse)
-    mlff::reverse_comm(comm, this);
-  else
-    mlff::forward_comm(comm, this);
+  for (comm_col0_ = 0; comm_col0_ < width; comm_col0_ += kCommChunk) {
+    comm_ncol_ = std::min(kCommChunk, width - comm_col0_);
+    if (reverse)
+      mlff::reverse_comm(comm, this);
+    else
+      mlff::forward_comm(comm, this);
+  }
   comm_rows_ = nullptr;
 }
 
 int PairMLFFPaiNN::pack_forward_comm(int n, int *list, double *buf, int, int *)
 {
-  const int w = comm_width_;
   int m = 0;
   for (int i = 0; i < n; i++) {
     const int e = engine_of_[list[i]];
-    for (int c = 0; c < w; c++) buf[m++] = e >= 0 ? comm_rows_[size_t(e) * w + c] : 0.0;
+    for (int c = 0; c < comm_ncol_; c++) buf[m++] = e >= 0 ? comm_row(e)[c] : 0.0;
   }
   return m;
 }
 
 void PairMLFFPaiNN::unpack_forward_comm(int n, int first, double *buf)
 {
-  const int w = comm_width_;
   for (int i = 0; i < n; i++) {
     const int e = engine_of_[first + i];
-    if (e >= 0)
-      for (int c = 0; c < w; c++) comm_rows_[size_t(e) * w + c] = buf[size_t(i) * w + c];
+    if (e < 0) continue;
+    double *row = comm_row(e);
+    for (int c = 0; c < comm_ncol_; c++) row[c] = buf[size_t(i) * comm_ncol_ + c];
   }
 }
 
 int PairMLFFPaiNN::pack_reverse_comm(int n, int first, double *buf)
 {
-  const int w = comm_width_;
   int m = 0;
   for (int i = 0; i < n; i++) {
     const int e = engine_of_[first + i];
-    for (int c = 0; c < w; c++) buf[m++] = e >= 0 ? comm_rows_[size_t(e) * w + c] : 0.0;
+    for (int c = 0; c < comm_ncol_; c++) buf[m++] = e >= 0 ? comm_row(e)[c] : 0.0;
   }
   return m;
 }
 
 void PairMLFFPaiNN::unpack_reverse_comm(int n, int *list, double *buf)
 {
-  const int w = comm_width_;
   for (int i = 0; i < n; i++) {
     const int e = engine_of_[list[i]];
-    if (e >= 0)
-      for (int c = 0; c < w; c++) comm_rows_[size_t(e) * w + c] += buf[size_t(i) * w + c];
+    if (e < 0) continue;
+    double *row = comm_row(e);
+    for (int c = 0; c < comm_ncol_; c++) row[c] += buf[size_t(i) * comm_ncol_ + c];
   }
 }
 

@@ -62,9 +62,13 @@ class PairMLFFPaiNN : public Pair {
   std::vector<double> x_;
   std::vector<int> species_, offsets_, nbrs_;
 
-  // Rows being exchanged (set by exchange_rows for the duration of one communication).
+  // Rows being exchanged (set by exchange_rows for the duration of one communication). Rows
+  // travel in column blocks of at most kCommChunk numbers, so that the buffer size LAMMPS
+  // reserves (comm_forward, fixed before any model is read, e.g. by pair hybrid) always fits.
+  static constexpr int kCommChunk = 128;
   double *comm_rows_ = nullptr;
-  int comm_width_ = 0;
+  int comm_width_ = 0, comm_col0_ = 0, comm_ncol_ = 0;
+  double *comm_row(int e) const { return comm_rows_ + size_t(e) * comm_width_ + comm_col0_; }
 
   void build_frame();
   void tally_atom_virial();

@@ -22,6 +22,7 @@ from lammps_helpers import (NKTV2P_METAL, error_line, evaluation_script, read_du
 from weights.export_common import write_json
 
 ELEMENTS = ["C", "H", "O"]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 # ---------------------------------------------------------------------------- structures --
@@ -107,7 +108,10 @@ def lammps_eval(lmp, plugin, model, name, tmp_path, nprocs=1, processors=None, p
 
 
 def standalone(engine, model, name, tmp_path):
-    sym, pos, cell = structure(name)
+    return standalone_structure(engine, model, *structure(name), tmp_path)
+
+
+def standalone_structure(engine, model, sym, pos, cell, tmp_path):
     doc = {"symbols": sym, "positions": pos.tolist(),
            "cell": None if cell is None else np.asarray(cell).tolist()}
     if cell is not None:
@@ -267,3 +271,63 @@ def test_reduced_precision_close_to_fp64(lmp, plugin, models, tmp_path):
         got = lammps_eval(lmp, plugin, models["painn"], "liquid", tmp_path, precision=prec)
         assert rel(got["energy"], ref["energy"]) <= 1e-5, prec
         assert rel(got["forces"], ref["forces"]) <= 1e-4, prec
+
+
+# ------------------------------------------------------------------- hybrid/overlay ------
+def test_null_type_under_hybrid_overlay(lmp, plugin, engine, models, tmp_path):
+    """Type 3 (O) mapped to NULL: the model sees only C and H atoms, as if O were absent."""
+    sym, pos, cell = structure("liquid")
+    write_data(tmp_path / "data.lmp", sym, pos, ELEMENTS, cell)
+    script = f"""units metal
+atom_style atomic
+read_data data.lmp
+plugin load {plugin}
+pair_style hybrid/overlay mlff/painn zero 5.0
+pair_coeff * * mlff/painn {models['painn']} C H NULL
+pair_coeff * * zero
+dump d all custom 1 dump.atoms id fx fy fz
+dump_modify d format float %.17g sort id
+run 0
+print "ENERGY $(pe:%.17g)"
+"""
+    out = run_ok(lmp, str(tmp_path), script)
+    d = read_dump(tmp_path / "dump.atoms")
+    keep = [k for k, s in enumerate(sym) if s != "O"]
+    doc = {"symbols": [sym[k] for k in keep], "positions": pos[keep].tolist(),
+           "cell": np.asarray(cell).tolist(), "pbc": [True] * 3}
+    (tmp_path / "s.json").write_text(json.dumps(doc))
+    r = subprocess.run([engine, "--model", models["painn"], "--structure", str(tmp_path / "s.json")],
+                       capture_output=True, text=True, timeout=300)
+    ref = json.loads(r.stdout)
+    F = np.stack([d["fx"], d["fy"], d["fz"]], 1)
+    assert rel(values(out, "ENERGY")[0], ref["energy"]) <= 1e-12
+    assert rel(F[keep], ref["forces"]) <= 1e-12
+    assert np.abs(F[[k for k in range(len(sym)) if k not in keep]]).max() == 0.0
+
+
+# --------------------------------------------------------- wide rows, shipped model ------
+def test_shipped_water_model_periodic_ranks(lmp, plugin, engine, tmp_path):
+    """F = 64: the vector features (192 numbers per atom) cross ranks in two column blocks."""
+    model = os.path.join(ROOT, "potentials", "water", "water_painn.json")
+    rng = np.random.default_rng(5)
+    side = 9.8555
+    cell = np.eye(3) * side
+    centres = place(rng, 32, cell, 2.6, True)
+    o_h = np.array([[0.0, 0.0, 0.0], [0.9572, 0.0, 0.0], [-0.2400, 0.9266, 0.0]])
+    sym, pos = [], []
+    for c in centres:
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        for s, p in zip("OHH", o_h @ q.T + c):
+            sym.append(s)
+            pos.append(p)
+    pos = np.array(pos)
+    write_data(tmp_path / "data.lmp", sym, pos, ["O", "H"], cell)
+    ref = standalone_structure(engine, model, sym, pos, cell, tmp_path)
+    for nprocs, grid in [(1, None), (3, "3 1 1"), (4, "2 2 1")]:
+        out = run_ok(lmp, str(tmp_path), evaluation_script(plugin, model, ["O", "H"],
+                     processors=grid), nprocs=nprocs)
+        d = read_dump(tmp_path / "dump.atoms")
+        F = np.stack([d["fx"], d["fy"], d["fz"]], 1)
+        assert rel(values(out, "ENERGY")[0], ref["energy"]) <= 1e-12, nprocs
+        assert rel(F, ref["forces"]) <= 1e-10, nprocs
+        assert rel(values(out, "VIRIAL"), ref["virial"]) <= 1e-10, nprocs
