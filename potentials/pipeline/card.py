@@ -15,7 +15,8 @@ def card(model_path, purpose, limits):
     t = m["test"]
     name = os.path.basename(model_path)
     systems = ", ".join(
-        s["kind"] if s["kind"] != "water_cluster" else f"water cluster of {s['n']}" for s in cfg["systems"])
+        s.get("molecule", s["kind"]) if s["kind"] != "water_cluster" else f"water cluster of {s['n']}"
+        for s in cfg["systems"])
     lines = [
         f"# `{name}`", "",
         f"{purpose}", "",
@@ -50,6 +51,13 @@ CARDS = {
                 "between about 300 K and 1000 K and nothing about intermolecular contacts (do not use it for "
                 "liquid benzene).\n- No long-range electrostatics or dispersion beyond the 5 Å cutoff.\n"
                 "- Accuracy is relative to GFN2-xTB, not to experiment or higher-level quantum chemistry."),
+    "organic": ("PaiNN student for small H/C/N/O organic molecules in the gas phase (alcohol, acid, amide, "
+                "amine, ester, nitro, pyridine, pyrrole), distilled from GFN2-xTB.",
+                "- H, C, N, O only; trained on eight small molecules between 300 K and 900 K: functional "
+                "groups and sizes beyond those are extrapolation (larger drug-like molecules such as "
+                "aspirin or caffeine are not in the training set yet).\n- Isolated molecules only: no "
+                "intermolecular contacts were in the data, no long-range electrostatics beyond 5 Å.\n"
+                "- Accuracy is relative to GFN2-xTB."),
     "water": ("PaiNN student for water, distilled from GFN2-xTB on water clusters of 8-32 molecules, "
               "for periodic liquid water (`examples/water`).",
               "- H and O only; trained on clusters between 250 K and 450 K; the liquid box is outside the "
