@@ -228,7 +228,12 @@ void PairMLFFPaiNN::build_frame()
         const int ej = engine_of_[j];
         if (ej < 0) continue;
         const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
-        if (dx * dx + dy * dy + dz * dz > rcsq) continue;
+        const double rsq = dx * dx + dy * dy + dz * dz;
+        if (rsq > rcsq) continue;
+        // The pair direction r/|r| is undefined for coincident atoms: stop instead of NaNs.
+        if (rsq < 1e-12)
+          error->one(FLERR, "Pair style mlff/painn: atoms {} and {} are at the same position ({:.6g} {:.6g} {:.6g})",
+                     atom->tag[i], atom->tag[j], x[i][0], x[i][1], x[i][2]);
         nbrs_.push_back(ej);
       }
     }
@@ -258,6 +263,10 @@ void PairMLFFPaiNN::compute(int eflag, int vflag)
     error->one(FLERR, "Pair style mlff/painn: engine failure: {}", e.what());
   }
   const mlff::HostResult &r = *result_;
+  if (!std::isfinite(r.energy))
+    error->one(FLERR, "Pair style mlff/painn: the model returned a non-finite energy ({}) for the {} atoms "
+                      "of this rank; check the structure (overlapping atoms?) and the model file {}",
+               r.energy, fr.nlocal, model_file_);
 
   double **f = atom->f;
   for (int e = 0; e < fr.nall; e++)

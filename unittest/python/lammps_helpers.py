@@ -53,7 +53,9 @@ def run(lmp, workdir, script, nprocs=1, timeout=600, extra_args=()):
     inp = os.path.join(workdir, "in.lmp")
     with open(inp, "w") as f:
         f.write(script)
-    cmd = [lmp, "-in", "in.lmp", "-log", "log.lammps", *extra_args]
+    # Line-buffered stdio: error->one ends in MPI_Abort, which would drop a piped, fully
+    # buffered "ERROR on proc N" message (on a terminal it is line-buffered anyway).
+    cmd = ["stdbuf", "-oL", "-eL", lmp, "-in", "in.lmp", "-log", "log.lammps", *extra_args]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     if nprocs > 1:
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",

@@ -331,3 +331,21 @@ def test_shipped_water_model_periodic_ranks(lmp, plugin, engine, tmp_path):
         assert rel(values(out, "ENERGY")[0], ref["energy"]) <= 1e-12, nprocs
         assert rel(F, ref["forces"]) <= 1e-10, nprocs
         assert rel(values(out, "VIRIAL"), ref["virial"]) <= 1e-10, nprocs
+
+
+def test_error_coincident_atoms(lmp, plugin, models, tmp_path):
+    sym, pos, cell = structure("liquid")
+    pos = pos.copy()
+    pos[5] = pos[2]  # atom 6 on top of atom 3
+    write_data(tmp_path / "data.lmp", sym, pos, ELEMENTS, cell)
+    rc, out = run(lmp, str(tmp_path), f"""units metal
+atom_style atomic
+read_data data.lmp
+plugin load {plugin}
+pair_style mlff/painn
+pair_coeff * * {models['painn']} C H O
+run 0
+""")
+    assert rc != 0
+    line = error_line(out)
+    assert "same position" in line and "3" in line and "6" in line, out[-1500:]
