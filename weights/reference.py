@@ -66,20 +66,26 @@ def neighbor_pairs(positions, cutoff, cell=None, pbc=None):
 
 
 class Reference:
-    def __init__(self, doc):
+    """dtype and device are float64 on the CPU for checking; the benchmarks (bench/) run the
+    same code in float32 on a GPU."""
+
+    def __init__(self, doc, dtype=DT, device="cpu"):
         if doc.get("format") != "mlff-painn-weights" or doc.get("version") != 1:
             raise ValueError("not a mlff-painn-weights v1 document")
         self.doc = doc
+        self.dt, self.dev = dtype, device
         self.family = doc["family"]
         self.h = doc["hyperparameters"]
-        self.t = {k: torch.tensor(v["data"], dtype=DT).reshape(v["shape"])
-                  for k, v in doc["tensors"].items()}
+        self.t = {k: self.tensor(v["data"]).reshape(v["shape"]) for k, v in doc["tensors"].items()}
         self.species = {s["element"]: s for s in doc["species"]}
 
     @classmethod
-    def from_file(cls, path):
+    def from_file(cls, path, dtype=DT, device="cpu"):
         with open(path) as f:
-            return cls(json.load(f))
+            return cls(json.load(f), dtype, device)
+
+    def tensor(self, data):
+        return torch.tensor(data, dtype=self.dt, device=self.dev)
 
     # --- building blocks -------------------------------------------------------------------
     def act(self, x):
@@ -96,15 +102,15 @@ class Reference:
     def rbf(self, d):
         rb = self.h["radial_basis"]
         if rb["type"] == "gaussian":
-            mu = torch.tensor(rb["centers"], dtype=DT)
-            gamma = torch.tensor(rb["gammas"], dtype=DT)
+            mu = self.tensor(rb["centers"])
+            gamma = self.tensor(rb["gammas"])
             return torch.exp(-gamma * (d[:, None] - mu) ** 2)
-        w = torch.tensor(rb["frequencies"], dtype=DT)
+        w = self.tensor(rb["frequencies"])
         return torch.sin(d[:, None] * w) / d[:, None]
 
     def fcut(self, d):
         rc = self.h["cutoff"]
-        return 0.5 * (torch.cos(d * math.pi / rc) + 1.0) * (d < rc).to(DT)
+        return 0.5 * (torch.cos(d * math.pi / rc) + 1.0) * (d < rc).to(self.dt)
 
     @staticmethod
     def norm3(v, eps):
@@ -119,7 +125,7 @@ class Reference:
         F, L, h = self.h["features"], self.h["layers"], self.h
         rhat = Rij / (d + h["direction_epsilon"])[:, None]
         filt = self.dense("filter_net", self.rbf(d)) * self.fcut(d)[:, None]
-        v = torch.zeros(n, 3, F, dtype=DT)
+        v = torch.zeros(n, 3, F, dtype=self.dt, device=self.dev)
         for l in range(L):
             lf = 0 if h["shared_filters"] else l
             lb = 0 if h["shared_interactions"] else l
@@ -141,7 +147,7 @@ class Reference:
         F, L, h = self.h["features"], self.h["layers"], self.h
         rhat = Rij / (d + h["direction_epsilon"])[:, None]
         e = self.rbf(d) * self.fcut(d)[:, None]
-        v = torch.zeros(n, 3, F, dtype=DT)
+        v = torch.zeros(n, 3, F, dtype=self.dt, device=self.dev)
         if aggregate == "last":
             # emulate ONNX ScatterElements without reduction: for each receiver, the edge
             # written last wins; edges are ordered by (sender, receiver) as NonZero yields them
@@ -178,6 +184,17 @@ class Reference:
         return s[:, 0]
 
     # --- public ----------------------------------------------------------------------------
+    def atom_energies(self, rows, eref, Rij, i, j, aggregate="sum"):
+        """Per-atom energies (differentiable in Rij) of atoms with embedding rows `rows` and
+        reference energies `eref`, from the edge vectors Rij of receivers i and senders j."""
+        d = torch.linalg.norm(Rij, dim=1)
+        s = self.t["embedding.weight"][rows]
+        if self.family == "painn":
+            s = self._painn(s, Rij, d, i, j, len(rows))
+        else:
+            s = self._distiller(s, Rij, d, i, j, len(rows), aggregate)
+        return self.h["energy_scale"] * self.readout(s) + self.h["energy_shift"] + eref
+
     def evaluate(self, symbols, positions, cell=None, pbc=None, aggregate="sum"):
         """Energy (eV), per-atom energies, forces (eV/A) and virial of one structure.
 
@@ -193,13 +210,7 @@ class Reference:
         R = torch.tensor(np.asarray(positions, np.float64), dtype=DT, requires_grad=True)
         Rij = R[j] - R[i] + torch.as_tensor(sh, dtype=DT)
         Rij.retain_grad()
-        d = torch.linalg.norm(Rij, dim=1)
-        s = self.t["embedding.weight"][rows]
-        if self.family == "painn":
-            s = self._painn(s, Rij, d, i, j, len(symbols))
-        else:
-            s = self._distiller(s, Rij, d, i, j, len(symbols), aggregate)
-        Ei = self.h["energy_scale"] * self.readout(s) + self.h["energy_shift"] + eref
+        Ei = self.atom_energies(rows, eref, Rij, i, j, aggregate)
         E = Ei.sum()
         if E.requires_grad:  # false only without edges
             E.backward()

@@ -21,11 +21,13 @@ template <class Real, class Mem>
 struct DeviceLayer {
   // painn
   DeviceLinear<Real, Mem> filter;          // K -> 3F, multiplied by fc afterwards
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> filter_t;  // its weight transposed, [K, 3F]
   DeviceLinear<Real, Mem> ctx0, ctx1;      // F -> F -> 3F on s_j
   DeviceLinear<Real, Mem> chan_mix;        // F -> 2F on each x/y/z component, no bias
   DeviceLinear<Real, Mem> mix0, mix1;      // 2F -> F -> 3F on [s, |V|]
   // mlff-distiller
   DeviceLinear<Real, Mem> filt0, filt1;    // K -> H_f -> 3F on e = phi fc
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> filt1_t;   // filt1's weight transposed, [H_f, 3F]
   DeviceLinear<Real, Mem> upd0, upd1;      // 2F -> H_u -> 3F on [s, |v|]
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> M;  // 3x3 x/y/z mixing
 };
@@ -68,6 +70,20 @@ Kokkos::View<Real**, Kokkos::LayoutRight, Mem> to_view2(const Tensor& t, const s
   for (long r = 0; r < rows; ++r)
     for (long c = 0; c < cols; ++c) h(r, c) = static_cast<Real>(t.data[(row0 + r) * cols + c]);
   Kokkos::deep_copy(d, h);
+  return d;
+}
+
+// [cols, rows] copy of a device matrix: the edge kernels' channel threads then read
+// consecutive addresses.
+template <class Real, class Mem>
+Kokkos::View<Real**, Kokkos::LayoutRight, Mem> transposed(
+    const Kokkos::View<Real**, Kokkos::LayoutRight, Mem>& m, const std::string& label) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m);
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> d(label, m.extent(1), m.extent(0));
+  auto ht = Kokkos::create_mirror_view(d);
+  for (size_t r = 0; r < m.extent(0); ++r)
+    for (size_t c = 0; c < m.extent(1); ++c) ht(c, r) = h(r, c);
+  Kokkos::deep_copy(d, ht);
   return d;
 }
 
@@ -127,6 +143,7 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s) {
       const std::string bi = "interactions." + std::to_string(s.shared_interactions ? 0 : l);
       const std::string bm = "mixing." + std::to_string(s.shared_interactions ? 0 : l);
       d.filter = linear<Real, Mem>(s, "filter_net", true, 3 * F * fl, 3 * F);
+      d.filter_t = transposed(d.filter.W, "filter_net.weight.T");
       d.ctx0 = linear<Real, Mem>(s, bi + ".context.0");
       d.ctx1 = linear<Real, Mem>(s, bi + ".context.1");
       d.chan_mix = linear<Real, Mem>(s, bm + ".channel_mix", false);
@@ -136,6 +153,7 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s) {
       const std::string p = "interactions." + std::to_string(l) + ".";
       d.filt0 = linear<Real, Mem>(s, p + "filter.0");
       d.filt1 = linear<Real, Mem>(s, p + "filter.1");
+      d.filt1_t = transposed(d.filt1.W, p + "filter.1.weight.T");
       d.upd0 = linear<Real, Mem>(s, p + "update.0");
       d.upd1 = linear<Real, Mem>(s, p + "update.1");
       d.M = to_view2<Real, Mem>(s.tensor(p + "mixing_matrix"), p + "mixing_matrix");

@@ -1,29 +1,42 @@
-// Message passing over the edges of the neighbour list: one team per receiving atom i, its
-// threads spread over feature channels, one edge (i, j) at a time. The per-edge filter W(d_ij)
-// is recomputed in both passes, so no edges x features array is ever stored.
+// Message passing over the edges of the neighbour list, forward and backward, without atomics.
 //
-// Filter channels: W = [Ws, WR, Wv] at row offsets off_s, off_R, off_v of the filter output
-// (painn: 0, F, 2F; mlff-distiller stores [phi_s, phi_1 (v_j), phi_2 (r_hat)]: 0, 2F, F).
-// Messages: s_i += Ws * xs_j ; v_i += (WR * xR_j) u_ij + (Wv * xv_j) * v_j, with
-// u_ij = r_ij / (d_ij + eps), r_ij = x_j - x_i. Context x_j = MLP(s_j) for painn,
-// [s_j, 1, 1] for mlff-distiller.
+// One team per local atom a, its threads spread over feature channels. Edges come in chunks of
+// `chunk` neighbours: the team first fills the chunk's radial inputs in scratch (basis values
+// and their d-derivatives; for the distiller also its hidden filter layer), then each thread
+// runs its own channels over the whole chunk. The per-edge filter W(d) is recomputed in both
+// passes, so no edges x features array is ever stored.
+//
+// Filter channels: W = [Ws, WR, Wv] at row offsets off[0..2] of the filter output (painn: 0, F,
+// 2F; mlff-distiller stores [phi_s, phi_1 (v_j), phi_2 (r_hat)]: 0, 2F, F).
+// Messages: s_a += Ws * xs_k ; v_a += (WR * xR_k) u_ak + (Wv * xv_k) * v_k, with
+// u_ak = r_ak / (d + eps), r_ak = x_k - x_a. Context x_k = MLP(s_k) for painn, [s_k, 1, 1]
+// for mlff-distiller.
+//
+// Backward ("pull"): the caller gives the message adjoints Smb, Vmb of every atom, ghosts
+// included (forward-exchanged like features). W depends on d only, so atom a can do both roles
+// of each of its edges {a, k}: as receiver (a <- k) it gets dE/dr_ak; as sender (k <- a) it
+// gets the adjoints of its own inputs and dE/dr_ka. Every output row then belongs to one team:
+// no atomics, no reverse communication, and forces land on local atoms only.
 #pragma once
 
 #include "dense_ops.h"
 
 namespace mlff {
 
-// Team reduction value: dE/dd and dE/du for one edge.
+// Per-team sums of the backward pass: force on a and its receiver edges' virial.
 template <class T>
-struct EdgeGrad {
-  T d = 0, u0 = 0, u1 = 0, u2 = 0;
-  KOKKOS_INLINE_FUNCTION EdgeGrad() {}
-  KOKKOS_INLINE_FUNCTION EdgeGrad& operator+=(const EdgeGrad& o) {
-    d += o.d; u0 += o.u0; u1 += o.u1; u2 += o.u2;
+struct AtomTotals {
+  T f[3] = {0, 0, 0};
+  T w[6] = {0, 0, 0, 0, 0, 0};  // xx yy zz xy xz yz of -r_ak (x) dE/dr_ak
+  KOKKOS_INLINE_FUNCTION AtomTotals() {}
+  KOKKOS_INLINE_FUNCTION AtomTotals& operator+=(const AtomTotals& o) {
+    for (int k = 0; k < 3; ++k) f[k] += o.f[k];
+    for (int k = 0; k < 6; ++k) w[k] += o.w[k];
     return *this;
   }
-  KOKKOS_INLINE_FUNCTION void operator+=(const volatile EdgeGrad& o) volatile {
-    d += o.d; u0 += o.u0; u1 += o.u1; u2 += o.u2;
+  KOKKOS_INLINE_FUNCTION void operator+=(const volatile AtomTotals& o) volatile {
+    for (int k = 0; k < 3; ++k) f[k] += o.f[k];
+    for (int k = 0; k < 6; ++k) w[k] += o.w[k];
   }
 };
 
@@ -31,8 +44,8 @@ struct EdgeGrad {
 
 namespace Kokkos {
 template <class T>
-struct reduction_identity<mlff::EdgeGrad<T>> {
-  KOKKOS_FORCEINLINE_FUNCTION static mlff::EdgeGrad<T> sum() { return mlff::EdgeGrad<T>(); }
+struct reduction_identity<mlff::AtomTotals<T>> {
+  KOKKOS_FORCEINLINE_FUNCTION static mlff::AtomTotals<T> sum() { return mlff::AtomTotals<T>(); }
 };
 }  // namespace Kokkos
 
@@ -50,11 +63,36 @@ struct EdgeCommon {
   double rc_d = 0;  // edge test in double so every precision sees the same edge set
   Real rc = 0, dir_eps = 0;
   bool painn = true;
-  int F = 0, K = 0, H = 1, act = 0;
+  int F = 0, K = 0, H = 0, act = 0, chunk = 1;
   int off[3] = {0, 0, 0};
-  DeviceLinear<Real, Mem> A;        // painn filter, K -> 3F
-  DeviceLinear<Real, Mem> B1, B2;   // distiller filter MLP, K -> H -> 3F
-  Mat<Real, Mem> S, V, C;           // layer inputs s, v (all atoms) and painn context
+  DeviceLinear<Real, Mem> A;         // painn filter, K -> 3F (its bias)
+  DeviceLinear<Real, Mem> B1, B2;    // distiller filter MLP, K -> H -> 3F
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> AT, B2T;  // A^T [K, 3F], B2^T [H, 3F]
+  Mat<Real, Mem> S, V, C;            // layer inputs s, v (all atoms) and painn context
+
+  // One chunk's radial inputs in team scratch. fc < 0 marks an edge beyond the cutoff.
+  struct Radial {
+    Scratch fc, dfc, e, de, z, dz;  // [n], [n], [n K] x2, [n H] x2 (distiller)
+  };
+
+  // Team scratch bytes of one chunk's radial inputs (each view padded for alignment).
+  size_t radial_bytes() const {
+    const size_t n = 2 * size_t(chunk) * (1 + K + (painn ? 0 : H));
+    return n * sizeof(Real) + 6 * 64;
+  }
+
+  KOKKOS_INLINE_FUNCTION Radial radial_scratch(const member_t& t) const {
+    Radial s;
+    s.fc = Scratch(t.team_scratch(0), chunk);
+    s.dfc = Scratch(t.team_scratch(0), chunk);
+    s.e = Scratch(t.team_scratch(0), chunk * K);
+    s.de = Scratch(t.team_scratch(0), chunk * K);
+    if (!painn) {
+      s.z = Scratch(t.team_scratch(0), chunk * H);
+      s.dz = Scratch(t.team_scratch(0), chunk * H);
+    }
+    return s;
+  }
 
   // Edge geometry; false when the pair is beyond the cutoff.
   KOKKOS_INLINE_FUNCTION bool geometry(int i, int j, double r[3], Real& d, Real u[3]) const {
@@ -69,192 +107,239 @@ struct EdgeCommon {
     return true;
   }
 
-  // Fills e (and de = de/dd when wanted) with the filter input; for the distiller also the
-  // hidden layer (pre-activation hp, activation z). Ends with a barrier.
-  KOKKOS_INLINE_FUNCTION void filter_inputs(const member_t& t, Real d, Real fc, Real dfc,
-                                            const Scratch& e, const Scratch& de,
-                                            const Scratch& hp, const Scratch& z,
-                                            bool want_de) const {
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(t, K), [&](const int k) {
-      Real p, dp;
+  // Fills the radial inputs of edges [base, base + n) of atom a: painn keeps the raw basis
+  // (the cutoff multiplies the filter output), the distiller the basis times the cutoff and its
+  // hidden layer z = act(B1 e + b1) with dz/dd (forward-mode). Ends with a barrier.
+  KOKKOS_INLINE_FUNCTION void prepare(const member_t& t, int a, int base, int n, const Radial& s,
+                                      bool want_d) const {
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n * K), [&](const int idx) {
+      const int e = idx / K, k = idx % K;
+      double r[3];
+      Real d, u[3];
+      if (!geometry(a, nbrs(base + e), r, d, u)) {
+        if (k == 0) s.fc(e) = -1;
+        return;
+      }
+      Real fc, dfc, p, dp;
+      cosine_cutoff(d, rc, fc, dfc);
+      if (k == 0) {
+        s.fc(e) = fc;
+        s.dfc(e) = dfc;
+      }
       basis.eval(k, d, p, dp);
-      e(k) = painn ? p : p * fc;
-      if (want_de) de(k) = painn ? dp : dp * fc + p * dfc;
+      s.e(idx) = painn ? p : p * fc;
+      if (want_d) s.de(idx) = painn ? dp : dp * fc + p * dfc;
     });
     t.team_barrier();
     if (painn) return;
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(t, H), [&](const int h) {
-      Real a = B1.b(h);
-      for (int k = 0; k < K; ++k) a += B1.W(h, k) * e(k);
-      hp(h) = a;
-      z(h) = act_value(act, a);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n * H), [&](const int idx) {
+      const int e = idx / H, h = idx % H;
+      if (s.fc(e) < 0) return;
+      Real hp = B1.b(h), dh = 0;
+      for (int k = 0; k < K; ++k) hp += B1.W(h, k) * s.e(e * K + k);
+      if (want_d)
+        for (int k = 0; k < K; ++k) dh += B1.W(h, k) * s.de(e * K + k);
+      s.z(idx) = act_value(act, hp);
+      if (want_d) s.dz(idx) = act_deriv(act, hp) * dh;
     });
     t.team_barrier();
   }
 
-  // Filter values w[q] of channel f; for painn also the pre-cutoff value P[q] and dP/dd.
-  KOKKOS_INLINE_FUNCTION void filter_channel(int f, Real fc, const Scratch& e, const Scratch& de,
-                                             const Scratch& z, Real w[3], Real P[3],
-                                             Real dP[3], bool want_de) const {
+  // Filter values w[q] of channel c for chunk edge e, and dw[q] = dw/dd when wanted.
+  KOKKOS_INLINE_FUNCTION void filter(int c, int e, const Radial& s, Real w[3], Real dw[3],
+                                     bool want_d) const {
     for (int q = 0; q < 3; ++q) {
-      const int c = off[q] + f;
+      const int col = off[q] + c;
+      Real p, dp = 0;
       if (painn) {
-        Real a = A.b(c), da = 0;
-        for (int k = 0; k < K; ++k) a += A.W(c, k) * e(k);
-        if (want_de)
-          for (int k = 0; k < K; ++k) da += A.W(c, k) * de(k);
-        P[q] = a;
-        dP[q] = da;
-        w[q] = a * fc;
+        p = A.b(col);
+        for (int k = 0; k < K; ++k) p += AT(k, col) * s.e(e * K + k);
+        if (want_d)
+          for (int k = 0; k < K; ++k) dp += AT(k, col) * s.de(e * K + k);
+        dw[q] = dp * s.fc(e) + p * s.dfc(e);
+        w[q] = p * s.fc(e);
       } else {
-        Real a = B2.b(c);
-        for (int h = 0; h < H; ++h) a += B2.W(c, h) * z(h);
-        w[q] = a;
+        p = B2.b(col);
+        for (int h = 0; h < H; ++h) p += B2T(h, col) * s.z(e * H + h);
+        if (want_d)
+          for (int h = 0; h < H; ++h) dp += B2T(h, col) * s.dz(e * H + h);
+        w[q] = p;
+        dw[q] = dp;
       }
     }
   }
 
-  KOKKOS_INLINE_FUNCTION void context(int j, int f, Real& xs, Real& xR, Real& xv) const {
+  KOKKOS_INLINE_FUNCTION void context(int j, int c, Real& xs, Real& xR, Real& xv) const {
     if (painn) {
-      xs = C(j, f);
-      xR = C(j, F + f);
-      xv = C(j, 2 * F + f);
+      xs = C(j, c);
+      xR = C(j, F + c);
+      xv = C(j, 2 * F + c);
     } else {
-      xs = S(j, f);
+      xs = S(j, c);
       xR = 1;
       xv = 1;
     }
   }
 };
 
-// Forward: Sm(i) += sum_j messages, Vm(i) likewise (Sm, Vm hold S, V of i on entry).
+// Forward: Sm(a) += sum_k messages, Vm(a) likewise (Sm, Vm hold S, V of a on entry).
 template <class Exec, class Real, class Mem>
 struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   using Base = EdgeCommon<Exec, Real, Mem>;
   using typename Base::member_t;
-  using typename Base::Scratch;
   Mat<Real, Mem> Sm, Vm;
 
   KOKKOS_INLINE_FUNCTION void operator()(const member_t& t) const {
-    const int i = t.league_rank();
-    const int n = this->K > this->H ? this->K : this->H;
-    Scratch e(t.team_scratch(0), n), de(t.team_scratch(0), n), hp(t.team_scratch(0), n),
-        z(t.team_scratch(0), n);
-    const int F = this->F;
-    for (int jj = this->offsets(i); jj < this->offsets(i + 1); ++jj) {
-      const int j = this->nbrs(jj);
-      double r[3];
-      Real d, u[3];
-      if (!this->geometry(i, j, r, d, u)) continue;
-      Real fc, dfc;
-      cosine_cutoff(d, this->rc, fc, dfc);
-      this->filter_inputs(t, d, fc, dfc, e, de, hp, z, false);
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(t, F), [&](const int f) {
-        Real w[3], P[3], dP[3], xs, xR, xv;
-        this->filter_channel(f, fc, e, de, z, w, P, dP, false);
-        this->context(j, f, xs, xR, xv);
-        Sm(i, f) += w[0] * xs;
-        for (int a = 0; a < 3; ++a)
-          Vm(i, a * F + f) += w[1] * xR * u[a] + w[2] * xv * this->V(j, a * F + f);
+    const int a = t.league_rank(), F = this->F;
+    const auto s = this->radial_scratch(t);
+    const int end = this->offsets(a + 1);
+    for (int base = this->offsets(a); base < end; base += this->chunk) {
+      const int n = end - base < this->chunk ? end - base : this->chunk;
+      this->prepare(t, a, base, n, s, false);
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(t, F), [&](const int c) {
+        Real sm = Sm(a, c), vm[3];
+        for (int al = 0; al < 3; ++al) vm[al] = Vm(a, al * F + c);
+        for (int e = 0; e < n; ++e) {
+          if (s.fc(e) < 0) continue;
+          const int k = this->nbrs(base + e);
+          double r[3];
+          Real d, u[3], w[3], dw[3], xs, xR, xv;
+          this->geometry(a, k, r, d, u);
+          this->filter(c, e, s, w, dw, false);
+          this->context(k, c, xs, xR, xv);
+          sm += w[0] * xs;
+          for (int al = 0; al < 3; ++al)
+            vm[al] += w[1] * xR * u[al] + w[2] * xv * this->V(k, al * F + c);
+        }
+        Sm(a, c) = sm;
+        for (int al = 0; al < 3; ++al) Vm(a, al * F + c) = vm[al];
       });
       t.team_barrier();
     }
   }
 };
 
-// Backward: given the adjoints Sbm, Vbm of the message outputs of local atoms, scatters the
-// adjoints of the senders' inputs (Cbar for painn contexts or Sbi for distiller s_j; Vbi for
-// v_j) and the position gradient of every edge into forces and pair_grad.
+// Backward: from the message adjoints Smb, Vmb (all atoms), adds the sender-role adjoints of
+// a's inputs (Cbar for painn contexts or Sbi for distiller s_a; Vbi for v_a), and the force on
+// a and the virial of a's receiver edges to f(a) and vir(a); pair_grad(jj) += dE/dr_ak when
+// pair_grad is allocated.
 template <class Exec, class Real, class Acc, class Mem>
 struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
   using Base = EdgeCommon<Exec, Real, Mem>;
   using typename Base::member_t;
-  using typename Base::Scratch;
-  Mat<Real, Mem> Sbm, Vbm;         // [nlocal, F], [nlocal, 3F]
-  Mat<Real, Mem> Cbar, Sbi, Vbi;   // [nall, 3F], [nall, F], [nall, 3F]
-  Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> f;          // [nall, 3] forces
-  Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> pair_grad;  // [nnz, 3] dE/dr_ij, zeroed by caller
+  using AccScratch = Kokkos::View<Acc*, typename Exec::scratch_memory_space,
+                                  Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  Mat<Real, Mem> Smb, Vmb;         // [nall, F], [nall, 3F]
+  Mat<Real, Mem> Cbar, Sbi, Vbi;   // [nlocal, 3F], [nlocal, F], [nlocal, 3F]
+  Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> f, vir;     // [nlocal, 3], [nlocal, 6]
+  Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> pair_grad;  // [nnz, 3] or empty
+
+  size_t scratch_bytes() const {
+    return this->radial_bytes() + (pair_grad.extent(0) > 0 ? 3 * size_t(this->chunk) * sizeof(Acc) + 64 : 0);
+  }
 
   KOKKOS_INLINE_FUNCTION void operator()(const member_t& t) const {
-    const int i = t.league_rank();
-    const int n = this->K > this->H ? this->K : this->H;
-    const int F = this->F;
-    Scratch e(t.team_scratch(0), n), de(t.team_scratch(0), n), hp(t.team_scratch(0), n),
-        z(t.team_scratch(0), n), wb(t.team_scratch(0), 3 * F);
-    for (int jj = this->offsets(i); jj < this->offsets(i + 1); ++jj) {
-      const int j = this->nbrs(jj);
-      double r[3];
-      Real d, u[3];
-      if (!this->geometry(i, j, r, d, u)) continue;
-      Real fc, dfc;
-      cosine_cutoff(d, this->rc, fc, dfc);
-      this->filter_inputs(t, d, fc, dfc, e, de, hp, z, true);
-
-      EdgeGrad<Acc> g;
+    const int a = t.league_rank(), F = this->F;
+    const auto s = this->radial_scratch(t);
+    const bool want_pg = pair_grad.extent(0) > 0;
+    AccScratch pg;
+    if (want_pg) pg = AccScratch(t.team_scratch(0), 3 * this->chunk);
+    AtomTotals<Acc> total;
+    const int end = this->offsets(a + 1);
+    for (int base = this->offsets(a); base < end; base += this->chunk) {
+      const int n = end - base < this->chunk ? end - base : this->chunk;
+      if (want_pg)
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, 3 * n), [&](const int k) { pg(k) = 0; });
+      this->prepare(t, a, base, n, s, true);
+      AtomTotals<Acc> part;
       Kokkos::parallel_reduce(
           Kokkos::TeamThreadRange(t, F),
-          [&](const int c, EdgeGrad<Acc>& acc) {
-            Real w[3], P[3], dP[3], xs, xR, xv;
-            this->filter_channel(c, fc, e, de, z, w, P, dP, true);
-            this->context(j, c, xs, xR, xv);
-            const Real sb = Sbm(i, c);
-            Real vb[3], p = 0, q = 0;
-            for (int a = 0; a < 3; ++a) {
-              vb[a] = Vbm(i, a * F + c);
-              p += vb[a] * u[a];
-              q += vb[a] * this->V(j, a * F + c);
-            }
-            const Real wbar[3] = {sb * xs, p * xR, q * xv};
-            if (this->painn) {
-              Kokkos::atomic_add(&Cbar(j, c), w[0] * sb);
-              Kokkos::atomic_add(&Cbar(j, F + c), w[1] * p);
-              Kokkos::atomic_add(&Cbar(j, 2 * F + c), w[2] * q);
-              Real dd = 0;
-              for (int k = 0; k < 3; ++k) dd += wbar[k] * (dP[k] * fc + P[k] * dfc);
-              acc.d += dd;
-            } else {
-              Kokkos::atomic_add(&Sbi(j, c), w[0] * sb);
-              for (int k = 0; k < 3; ++k) wb(this->off[k] + c) = wbar[k];
-            }
-            for (int a = 0; a < 3; ++a) Kokkos::atomic_add(&Vbi(j, a * F + c), w[2] * xv * vb[a]);
-            acc.u0 += vb[0] * w[1] * xR;
-            acc.u1 += vb[1] * w[1] * xR;
-            acc.u2 += vb[2] * w[1] * xR;
-          },
-          g);
-
-      if (!this->painn) {
-        // dE/dd through the filter MLP: zbar = B2^T wbar, hbar = zbar act'(hp), e' = de.
+          [&](const int c, AtomTotals<Acc>& acc) { channel(a, c, base, n, s, pg, want_pg, acc); },
+          part);
+      total += part;
+      if (want_pg) {
         t.team_barrier();
-        Acc dd = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(t, this->H),
-            [&](const int h, Acc& s) {
-              Real zb = 0;
-              for (int c = 0; c < 3 * F; ++c) zb += this->B2.W(c, h) * wb(c);
-              const Real hb = zb * act_deriv(this->act, hp(h));
-              Real ed = 0;
-              for (int k = 0; k < this->K; ++k) ed += this->B1.W(h, k) * de(k);
-              s += hb * ed;
-            },
-            dd);
-        g.d += dd;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, 3 * n), [&](const int k) {
+          pair_grad(base + k / 3, k % 3) += pg(k);  // summed over layers; one team owns the row
+        });
       }
-
-      Kokkos::single(Kokkos::PerTeam(t), [&]() {
-        // dE/dr = dE/dd r/d + (du/dr)^T dE/du,  du/dr = I/(d+eps) - r r^T / (d (d+eps)^2)
-        const Acc dl = d, de1 = d + this->dir_eps;
-        const Acc ub[3] = {g.u0, g.u1, g.u2};
-        const Acc rdotu = r[0] * ub[0] + r[1] * ub[1] + r[2] * ub[2];
-        for (int a = 0; a < 3; ++a) {
-          const Acc ga = g.d * r[a] / dl + ub[a] / de1 - r[a] * rdotu / (dl * de1 * de1);
-          pair_grad(jj, a) += ga;  // summed over layers; one team owns jj
-          Kokkos::atomic_add(&f(i, a), ga);
-          Kokkos::atomic_add(&f(j, a), -ga);
-        }
-      });
       t.team_barrier();
     }
+    Kokkos::single(Kokkos::PerTeam(t), [&]() {
+      for (int k = 0; k < 3; ++k) f(a, k) += total.f[k];
+      for (int k = 0; k < 6; ++k) vir(a, k) += total.w[k];
+    });
+  }
+
+  // Channel c of atom a over one chunk of edges.
+  KOKKOS_INLINE_FUNCTION void channel(int a, int c, int base, int n,
+                                      const typename Base::Radial& s, const AccScratch& pg,
+                                      bool want_pg, AtomTotals<Acc>& acc) const {
+    const int F = this->F;
+    Real xsA, xRA, xvA, vbA[3], vA[3];
+    this->context(a, c, xsA, xRA, xvA);
+    const Real sbA = Smb(a, c);
+    for (int al = 0; al < 3; ++al) {
+      vbA[al] = Vmb(a, al * F + c);
+      vA[al] = this->V(a, al * F + c);
+    }
+    Real cb[3] = {0, 0, 0}, vbi[3] = {0, 0, 0};
+    for (int e = 0; e < n; ++e) {
+      if (s.fc(e) < 0) continue;
+      const int k = this->nbrs(base + e);
+      double r[3];
+      Real d, u[3], w[3], dw[3], xsK, xRK, xvK;
+      this->geometry(a, k, r, d, u);
+      this->filter(c, e, s, w, dw, true);
+      this->context(k, c, xsK, xRK, xvK);
+      const Real sbK = Smb(k, c);
+      Real vbK[3], pA = 0, qA = 0, pK = 0, qK = 0;
+      for (int al = 0; al < 3; ++al) {
+        vbK[al] = Vmb(k, al * F + c);
+        pA += vbA[al] * u[al];
+        qA += vbA[al] * this->V(k, al * F + c);
+        pK -= vbK[al] * u[al];  // u_ka = -u_ak
+        qK += vbK[al] * vA[al];
+      }
+      // dE/dd of the edge in its two roles, and dE/du (receiver: w.r.t. u_ak; sender: u_ka).
+      const Real ddR = sbA * xsK * dw[0] + pA * xRK * dw[1] + qA * xvK * dw[2];
+      const Real ddS = sbK * xsA * dw[0] + pK * xRA * dw[1] + qK * xvA * dw[2];
+      cb[0] += w[0] * sbK;
+      cb[1] += w[1] * pK;
+      cb[2] += w[2] * qK;
+      for (int al = 0; al < 3; ++al) vbi[al] += w[2] * xvA * vbK[al];
+
+      // dE/dr = dE/dd r/d + J dE/du with J = I/(d+eps) - r r^T / (d (d+eps)^2), even in r, so
+      // G_ak = ddR r/d + J ubR, G_ka = -ddS r/d + J ubS, and F_a += G_ak - G_ka.
+      const Acc dl = d, d1 = d + this->dir_eps;
+      Acc ubR[3], ubD[3], rR = 0, rD = 0;
+      for (int al = 0; al < 3; ++al) {
+        ubR[al] = Acc(vbA[al] * w[1] * xRK);
+        ubD[al] = ubR[al] - Acc(vbK[al] * w[1] * xRA);
+        rR += r[al] * ubR[al];
+        rD += r[al] * ubD[al];
+      }
+      Acc g[3];
+      for (int al = 0; al < 3; ++al) {
+        const Acc jr = rR / (dl * d1 * d1), jd = rD / (dl * d1 * d1);
+        g[al] = Acc(ddR) * r[al] / dl + ubR[al] / d1 - r[al] * jr;
+        acc.f[al] += Acc(ddR + ddS) * r[al] / dl + ubD[al] / d1 - r[al] * jd;
+      }
+      acc.w[0] -= r[0] * g[0];
+      acc.w[1] -= r[1] * g[1];
+      acc.w[2] -= r[2] * g[2];
+      acc.w[3] -= r[0] * g[1];
+      acc.w[4] -= r[0] * g[2];
+      acc.w[5] -= r[1] * g[2];
+      if (want_pg)
+        for (int al = 0; al < 3; ++al) Kokkos::atomic_add(&pg(3 * e + al), g[al]);
+    }
+    if (this->painn) {
+      for (int q = 0; q < 3; ++q) Cbar(a, q * F + c) += cb[q];
+    } else {
+      Sbi(a, c) += cb[0];
+    }
+    for (int al = 0; al < 3; ++al) Vbi(a, al * F + c) += vbi[al];
   }
 };
 

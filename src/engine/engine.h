@@ -5,6 +5,10 @@
 // Memory: per layer the engine keeps each atom's layer input (s, v) and post-message features
 // (needed by the backward pass): 8F numbers per atom per layer, plus per-layer workspaces of a
 // few F per atom. Nothing of size edges x features is stored; filters are recomputed per edge.
+//
+// Ghosts: their features, and in the backward pass their message adjoints, come from their
+// owners through GhostExchange::forward; forces are computed for local atoms only (see
+// edge_kernels.h), so nothing flows back from ghosts.
 #pragma once
 
 #include <string>
@@ -30,14 +34,15 @@ class Engine {
     Kokkos::View<const int*, Mem> nbrs;     // neighbours j (0 <= j < nall) of each local atom
     int nlocal = 0;
     int nall = 0;
+    bool want_pair_grad = false;  // fill Output::pair_grad (per-atom virial needs it)
   };
 
   struct Output {
     double energy = 0;
     double virial[6] = {0, 0, 0, 0, 0, 0};  // xx yy zz xy xz yz, sum over pairs of -r_ij (x) dE/dr_ij
     Kokkos::View<Acc*, Mem> eatom;          // [nlocal]
-    AccMat f;                               // [nall, 3], ghosts included
-    AccMat pair_grad;                       // [nnz, 3], dE/dr_ij per neighbour-list entry
+    AccMat f;                               // [nlocal, 3]
+    AccMat pair_grad;                       // [nnz, 3], dE/dr_ij per neighbour-list entry, on request
   };
 
   explicit Engine(const ModelSpec& spec) : spec_(spec), m_(spec), update_(m_) {}
@@ -56,7 +61,7 @@ class Engine {
   void copy_rows(int n, const M2& src, const M2& dst, int zero_to);
   EdgeCommon<Exec, Real, Mem> edge_setup(int l, const Input& in, const M2& C) const;
   double readout(const Input& in, Output& out);
-  void reduce_virial(const Input& in, Output& out);
+  void reduce_virial(int nlocal, Output& out);
 
  private:
   ModelSpec spec_;
@@ -65,6 +70,10 @@ class Engine {
   MlpRunner<Exec, Real, Mem> ctx_mlp_, readout_mlp_;
   std::vector<M2> S_, V_, Sm_, Vm_;  // per layer: inputs (all atoms), post-message (local)
   M2 Sfin_, Vfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
+  AccMat vir_;  // [nlocal, 6] per-atom virial of receiver edges, summed over layers
+
+  template <class Functor>
+  Kokkos::TeamPolicy<Exec> edge_policy(int nlocal, const Functor& f, size_t scratch) const;
 };
 
 }  // namespace mlff

@@ -77,14 +77,19 @@ EdgeCommon<Exec, Real, typename Exec::memory_space> Engine<Exec, Real, Acc>::edg
   e.C = C;
   if (e.painn) {
     e.A = L.filter;
-    e.H = 1;
+    e.AT = L.filter_t;
+    e.H = 0;
     e.off[0] = 0, e.off[1] = e.F, e.off[2] = 2 * e.F;
   } else {
     e.B1 = L.filt0;
     e.B2 = L.filt1;
+    e.B2T = L.filt1_t;
     e.H = L.filt0.out;
     e.off[0] = 0, e.off[1] = 2 * e.F, e.off[2] = e.F;
   }
+  // Edges per chunk: enough to amortise the team's barriers, small enough that the distiller's
+  // hidden layer (2 H numbers per edge) stays in fast scratch memory.
+  e.chunk = e.painn ? 32 : 8;
   return e;
 }
 
@@ -110,29 +115,32 @@ double Engine<Exec, Real, Acc>::readout(const Input& in, Output& out) {
 }
 
 template <class Exec, class Real, class Acc>
-void Engine<Exec, Real, Acc>::reduce_virial(const Input& in, Output& out) {
-  auto x = in.x;
-  auto off = in.offsets;
-  auto nb = in.nbrs;
-  auto g = out.pair_grad;
+void Engine<Exec, Real, Acc>::reduce_virial(int nlocal, Output& out) {
+  auto v = vir_;
   Virial6<double> w;
   Kokkos::parallel_reduce(
-      "mlff::virial", Kokkos::RangePolicy<Exec>(0, in.nlocal),
+      "mlff::virial", Kokkos::RangePolicy<Exec>(0, nlocal),
       KOKKOS_LAMBDA(const int i, Virial6<double>& acc) {
-        for (int jj = off(i); jj < off(i + 1); ++jj) {
-          const int j = nb(jj);
-          double r[3];
-          for (int a = 0; a < 3; ++a) r[a] = x(j, a) - x(i, a);
-          acc.v[0] -= r[0] * g(jj, 0);
-          acc.v[1] -= r[1] * g(jj, 1);
-          acc.v[2] -= r[2] * g(jj, 2);
-          acc.v[3] -= r[0] * g(jj, 1);
-          acc.v[4] -= r[0] * g(jj, 2);
-          acc.v[5] -= r[1] * g(jj, 2);
-        }
+        for (int k = 0; k < 6; ++k) acc.v[k] += v(i, k);
       },
       w);
   for (int k = 0; k < 6; ++k) out.virial[k] = w.v[k];
+}
+
+// One team per local atom; on GPUs a team's threads cover the feature channels (at most F of
+// them: more would idle), on host back ends Kokkos picks.
+template <class Exec, class Real, class Acc>
+template <class Functor>
+Kokkos::TeamPolicy<Exec> Engine<Exec, Real, Acc>::edge_policy(int nlocal, const Functor& f,
+                                                              size_t scratch) const {
+  const auto per_team = Kokkos::PerTeam(scratch);
+  if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible)
+    return Kokkos::TeamPolicy<Exec>(nlocal, Kokkos::AUTO).set_scratch_size(0, per_team);
+  Kokkos::TeamPolicy<Exec> probe(nlocal, 1);
+  probe.set_scratch_size(0, per_team);
+  const int most = probe.team_size_max(f, Kokkos::ParallelForTag());
+  const int want = (m_.F + 31) / 32 * 32;
+  return Kokkos::TeamPolicy<Exec>(nlocal, want < most ? want : most).set_scratch_size(0, per_team);
 }
 
 template <class Exec, class Real, class Acc>
@@ -154,10 +162,16 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   ensure(Sfin_, nl, F, "Sfin");
   ensure(Vfin_, nl, 3 * F, "Vfin");
   if (out.eatom.extent(0) < size_t(nl)) out.eatom = Kokkos::View<Acc*, Mem>("eatom", nl);
-  if (out.f.extent(0) < size_t(na)) out.f = AccMat("f", na, 3);
-  if (out.pair_grad.extent(0) < nnz) out.pair_grad = AccMat("pair_grad", nnz, 3);
+  if (out.f.extent(0) < size_t(nl)) out.f = AccMat("f", nl, 3);
+  if (vir_.extent(0) < size_t(nl)) vir_ = AccMat("vir", nl, 6);
+  if (!in.want_pair_grad) {
+    out.pair_grad = AccMat();
+  } else if (out.pair_grad.extent(0) < nnz) {
+    out.pair_grad = AccMat("pair_grad", nnz, 3);
+  }
   Kokkos::deep_copy(out.f, Acc(0));
-  Kokkos::deep_copy(out.pair_grad, Acc(0));
+  Kokkos::deep_copy(vir_, Acc(0));
+  if (in.want_pair_grad) Kokkos::deep_copy(out.pair_grad, Acc(0));
 
   // ---- forward ----
   embed(in);
@@ -171,11 +185,7 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
     static_cast<EdgeCommon<Exec, Real, Mem>&>(msg) = edge_setup(l, in, C);
     msg.Sm = Sm_[l];
     msg.Vm = Vm_[l];
-    const int nscr = msg.K > msg.H ? msg.K : msg.H;
-    Kokkos::parallel_for("mlff::message_forward",
-                         Kokkos::TeamPolicy<Exec>(nl, Kokkos::AUTO)
-                             .set_scratch_size(0, Kokkos::PerTeam(4 * nscr * sizeof(Real) + 64)),
-                         msg);
+    Kokkos::parallel_for("mlff::message_forward", edge_policy(nl, msg, msg.radial_bytes()), msg);
     const bool last = l + 1 == L;
     update_.forward(nl, l, Sm_[l], Vm_[l], last ? Sfin_ : S_[l + 1], last ? Vfin_ : V_[l + 1]);
     if (!last) {
@@ -186,15 +196,16 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   out.energy = readout(in, out);
 
   // ---- backward ----
-  ensure(Sbo_, na, F, "Sbo");
-  ensure(Vbo_, na, 3 * F, "Vbo");
-  ensure(Sbi_, na, F, "Sbi");
-  ensure(Vbi_, na, 3 * F, "Vbi");
-  ensure(Smb_, nl, F, "Smb");
-  ensure(Vmb_, nl, 3 * F, "Vmb");
+  // Sbo/Vbo: adjoints of the layer outputs (local rows); Smb/Vmb: of the message outputs, all
+  // rows (ghost rows by exchange); Sbi/Vbi: of the layer inputs (local rows).
+  ensure(Sbo_, nl, F, "Sbo");
+  ensure(Vbo_, nl, 3 * F, "Vbo");
+  ensure(Sbi_, nl, F, "Sbi");
+  ensure(Vbi_, nl, 3 * F, "Vbi");
+  ensure(Smb_, na, F, "Smb");
+  ensure(Vmb_, na, 3 * F, "Vmb");
   ensure(Ybar_, nl, 1, "Ybar");
   Kokkos::deep_copy(Ybar_, Real(m_.energy_scale));
-  Kokkos::deep_copy(Sbo_, Real(0));
   Kokkos::deep_copy(Vbo_, Real(0));
   {
     std::vector<const DeviceLinear<Real, Mem>*> layers;
@@ -203,39 +214,33 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   }
   for (int l = L - 1; l >= 0; --l) {
     const auto& Lw = m_.layers[l];
-    if (l + 1 < L) {
-      exch.reverse(Sbo_);
-      exch.reverse(Vbo_);
-    }
     update_.backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb_, Vmb_);
-    copy_rows(nl, Smb_, Sbi_, na);
-    copy_rows(nl, Vmb_, Vbi_, na);
+    exch.forward(Smb_);
+    exch.forward(Vmb_);
+    copy_rows(nl, Smb_, Sbi_, nl);  // the residual s + message, v + message
+    copy_rows(nl, Vmb_, Vbi_, nl);
     M2 C;
     if (painn) {
       C = ctx_mlp_.forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
-      ensure(Cbar_, na, 3 * F, "Cbar");
+      ensure(Cbar_, nl, 3 * F, "Cbar");
       Kokkos::deep_copy(Cbar_, Real(0));
     }
     MessageBackward<Exec, Real, Acc, Mem> bwd;
     static_cast<EdgeCommon<Exec, Real, Mem>&>(bwd) = edge_setup(l, in, C);
-    bwd.Sbm = Smb_;
-    bwd.Vbm = Vmb_;
+    bwd.Smb = Smb_;
+    bwd.Vmb = Vmb_;
     bwd.Cbar = Cbar_;
     bwd.Sbi = Sbi_;
     bwd.Vbi = Vbi_;
     bwd.f = out.f;
+    bwd.vir = vir_;
     bwd.pair_grad = out.pair_grad;
-    const int nscr = bwd.K > bwd.H ? bwd.K : bwd.H;
-    Kokkos::parallel_for(
-        "mlff::message_backward",
-        Kokkos::TeamPolicy<Exec>(nl, Kokkos::AUTO)
-            .set_scratch_size(0, Kokkos::PerTeam((4 * nscr + 3 * F) * sizeof(Real) + 64)),
-        bwd);
-    if (painn) ctx_mlp_.backward(na, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
+    Kokkos::parallel_for("mlff::message_backward", edge_policy(nl, bwd, bwd.scratch_bytes()), bwd);
+    if (painn) ctx_mlp_.backward(nl, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
     std::swap(Sbo_, Sbi_);
     std::swap(Vbo_, Vbi_);
   }
-  reduce_virial(in, out);
+  reduce_virial(nl, out);
   Kokkos::fence();
 }
 
@@ -246,6 +251,7 @@ size_t Engine<Exec, Real, Acc>::workspace_bytes() const {
     for (const auto& m : *v) b += m.span() * sizeof(Real);
   for (const M2* m : {&Sfin_, &Vfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_})
     b += m->span() * sizeof(Real);
+  b += vir_.span() * sizeof(Acc);
   return b + update_.bytes() + ctx_mlp_.bytes() + readout_mlp_.bytes();
 }
 

@@ -1,6 +1,6 @@
-// How ghost atoms get their owners' features between layers, and how their adjoints go back.
-// LAMMPS supplies an implementation backed by its forward/reverse communication; standalone
-// use (tests, the eval tool) maps each ghost to the local atom it is an image of.
+// How ghost atoms get their owners' rows (features between layers; message adjoints in the
+// backward pass). LAMMPS supplies an implementation backed by its forward communication;
+// standalone use (tests, the eval tool) maps each ghost to the local atom it is an image of.
 #pragma once
 
 #include "dense_ops.h"
@@ -13,8 +13,6 @@ class GhostExchange {
   virtual ~GhostExchange() = default;
   // Rows [nlocal, nall) of `a` become copies of their owners' rows.
   virtual void forward(const Mat<Real, Mem>& a) = 0;
-  // Rows [nlocal, nall) of `a` are added into their owners' rows, then set to zero.
-  virtual void reverse(const Mat<Real, Mem>& a) = 0;
 };
 
 // Every ghost g (row nlocal + g) is a periodic image of local atom owner(g).
@@ -33,19 +31,6 @@ class OwnerMapExchange : public GhostExchange<Real, typename Exec::memory_space>
         KOKKOS_LAMBDA(const size_t idx) {
           const int g = idx / w, c = idx % w;
           a(nl + g, c) = a(owner(g), c);
-        });
-  }
-
-  void reverse(const Mat<Real, Mem>& a) override {
-    auto owner = owner_;
-    const int nl = nlocal_, w = static_cast<int>(a.extent(1));
-    Kokkos::parallel_for(
-        "mlff::ghost_reverse", Kokkos::RangePolicy<Exec>(0, owner.extent(0) * w),
-        KOKKOS_LAMBDA(const size_t idx) {
-          const int g = idx / w, c = idx % w;
-          const Real v = a(nl + g, c);
-          a(nl + g, c) = 0;
-          Kokkos::atomic_add(&a(owner(g), c), v);
         });
   }
 

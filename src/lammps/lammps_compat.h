@@ -25,7 +25,7 @@ auto request_full_list(N* nb, LAMMPS_NS::Pair* p, int instance, long)
   nb->requests[irq]->full = 1;
 }
 
-// --- pair forward / reverse communication --------------------------------------------------
+// --- pair forward communication --------------------------------------------------
 template <class C>
 auto forward_comm(C* c, LAMMPS_NS::Pair* p, int) -> decltype(c->forward_comm(p), void()) {
   c->forward_comm(p);
@@ -33,14 +33,6 @@ auto forward_comm(C* c, LAMMPS_NS::Pair* p, int) -> decltype(c->forward_comm(p),
 template <class C>
 auto forward_comm(C* c, LAMMPS_NS::Pair* p, long) -> decltype(c->forward_comm_pair(p), void()) {
   c->forward_comm_pair(p);
-}
-template <class C>
-auto reverse_comm(C* c, LAMMPS_NS::Pair* p, int) -> decltype(c->reverse_comm(p), void()) {
-  c->reverse_comm(p);
-}
-template <class C>
-auto reverse_comm(C* c, LAMMPS_NS::Pair* p, long) -> decltype(c->reverse_comm_pair(p), void()) {
-  c->reverse_comm_pair(p);
 }
 
 }  // namespace mlff_compat
@@ -52,8 +44,5 @@ inline void request_full_list(LAMMPS_NS::Neighbor* nb, LAMMPS_NS::Pair* p, int i
 }
 inline void forward_comm(LAMMPS_NS::Comm* c, LAMMPS_NS::Pair* p) {
   mlff_compat::forward_comm(c, p, 0);
-}
-inline void reverse_comm(LAMMPS_NS::Comm* c, LAMMPS_NS::Pair* p) {
-  mlff_compat::reverse_comm(c, p, 0);
 }
 }  // namespace mlff

@@ -23,32 +23,21 @@ void grow2(View& v, size_t n, size_t w, const char* name) {
 template <class Real, class Mem>
 class HostCommExchange : public GhostExchange<Real, Mem> {
  public:
-  HostCommExchange(HostComm& comm, int nlocal, int nall)
-      : comm_(comm), nlocal_(nlocal), nall_(nall) {}
+  HostCommExchange(HostComm& comm, int nall) : comm_(comm), nall_(nall) {}
 
-  void forward(const Mat<Real, Mem>& a) override { run(a, false); }
-  void reverse(const Mat<Real, Mem>& a) override { run(a, true); }
-
- private:
-  void run(const Mat<Real, Mem>& a, bool reverse) {
+  void forward(const Mat<Real, Mem>& a) override {
     const int w = static_cast<int>(a.extent(1));
     auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
     buf_.resize(size_t(nall_) * w);
     for (size_t k = 0; k < buf_.size(); ++k) buf_[k] = static_cast<double>(h.data()[k]);
-    if (reverse) {
-      comm_.reverse(buf_.data(), w);
-    } else {
-      comm_.forward(buf_.data(), w);
-    }
-    // Reverse: ghosts have been folded into their owners; the engine expects ghost rows zero.
-    const size_t nlocal_end = reverse ? size_t(nlocal_) * w : buf_.size();
-    for (size_t k = 0; k < buf_.size(); ++k)
-      h.data()[k] = k < nlocal_end ? static_cast<Real>(buf_[k]) : Real(0);
+    comm_.forward(buf_.data(), w);
+    for (size_t k = 0; k < buf_.size(); ++k) h.data()[k] = static_cast<Real>(buf_[k]);
     Kokkos::deep_copy(a, h);
   }
 
+ private:
   HostComm& comm_;
-  int nlocal_, nall_;
+  int nall_;
   std::vector<double> buf_;
 };
 
@@ -83,13 +72,14 @@ class Runner : public PaiNNRunner {
     in.nbrs = Kokkos::subview(nb_, std::make_pair(size_t(0), nnz));
     in.nlocal = nl;
     in.nall = na;
-    HostCommExchange<Real, Mem> exch(comm, nl, na);
+    in.want_pair_grad = want_pair_grad;
+    HostCommExchange<Real, Mem> exch(comm, na);
     engine_.compute(in, exch, res_);
 
     out.energy = res_.energy;
     for (int k = 0; k < 6; ++k) out.virial[k] = res_.virial[k];
     copy_out(res_.eatom, size_t(nl), out.eatom);
-    copy_out(res_.f, size_t(na) * 3, out.f);
+    copy_out(res_.f, size_t(nl) * 3, out.f);
     if (want_pair_grad) {
       copy_out(res_.pair_grad, nnz * 3, out.pair_grad);
     } else {

@@ -25,18 +25,17 @@ struct HostResult {
   double energy = 0;
   double virial[6] = {0, 0, 0, 0, 0, 0};  // xx yy zz xy xz yz, eV
   std::vector<double> eatom;              // [nlocal]
-  std::vector<double> f;                  // [nall][3], ghosts included (not folded)
+  std::vector<double> f;                  // [nlocal][3] (ghosts get no forces)
   std::vector<double> pair_grad;          // [nnz][3], dE/dr_ij, filled only on request
 };
 
-// Ghost-feature traffic. `rows` holds nall rows of `width` numbers (row-major, engine order).
+// Ghost traffic (features, and message adjoints in the backward pass). `rows` holds nall rows
+// of `width` numbers (row-major, engine order).
 class HostComm {
  public:
   virtual ~HostComm() = default;
   // Ghost rows become copies of their owners' rows.
   virtual void forward(double* rows, int width) = 0;
-  // Ghost rows are added into their owners' rows (ghost rows may be left dirty).
-  virtual void reverse(double* rows, int width) = 0;
 };
 
 class PaiNNRunner {

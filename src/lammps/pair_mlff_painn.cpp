@@ -33,8 +33,7 @@ namespace {
 class PairComm : public mlff::HostComm {
  public:
   explicit PairComm(PairMLFFPaiNN *pair) : pair_(pair) {}
-  void forward(double *rows, int width) override { pair_->exchange_rows(rows, width, false); }
-  void reverse(double *rows, int width) override { pair_->exchange_rows(rows, width, true); }
+  void forward(double *rows, int width) override { pair_->exchange_rows(rows, width); }
 
  private:
   PairMLFFPaiNN *pair_;
@@ -63,7 +62,7 @@ PairMLFFPaiNN::PairMLFFPaiNN(LAMMPS *lmp) : Pair(lmp), result_(new mlff::HostRes
   manybody_flag = 1;
   no_virial_fdotr_compute = 1;    // the engine returns the virial from per-pair gradients
   centroidstressflag = CENTROID_NOTAVAIL;
-  comm_forward = comm_reverse = kCommChunk;
+  comm_forward = kCommChunk;
 }
 
 PairMLFFPaiNN::~PairMLFFPaiNN()
@@ -268,8 +267,8 @@ void PairMLFFPaiNN::compute(int eflag, int vflag)
                       "of this rank; check the structure (overlapping atoms?) and the model file {}",
                r.energy, fr.nlocal, model_file_);
 
-  double **f = atom->f;
-  for (int e = 0; e < fr.nall; e++)
+  double **f = atom->f;    // the engine gives forces on local atoms only
+  for (int e = 0; e < fr.nlocal; e++)
     for (int k = 0; k < 3; k++) f[lammps_of_[e]][k] += r.f[3 * e + k];
   if (eflag_global) eng_vdwl += r.energy;
   if (eflag_atom)
@@ -304,19 +303,17 @@ void PairMLFFPaiNN::tally_atom_virial()
 }
 
 /* ----------------------------------------------------------------------
-   Ghost features between layers. `rows` is in engine order; atoms of NULL types have no row.
+   Ghost rows (features between layers, message adjoints in the backward pass) from their
+   owners. `rows` is in engine order; atoms of NULL types have no row.
 ------------------------------------------------------------------------- */
 
-void PairMLFFPaiNN::exchange_rows(double *rows, int width, bool reverse)
+void PairMLFFPaiNN::exchange_rows(double *rows, int width)
 {
   comm_rows_ = rows;
   comm_width_ = width;
   for (comm_col0_ = 0; comm_col0_ < width; comm_col0_ += kCommChunk) {
     comm_ncol_ = std::min(kCommChunk, width - comm_col0_);
-    if (reverse)
-      mlff::reverse_comm(comm, this);
-    else
-      mlff::forward_comm(comm, this);
+    mlff::forward_comm(comm, this);
   }
   comm_rows_ = nullptr;
 }
@@ -338,26 +335,6 @@ void PairMLFFPaiNN::unpack_forward_comm(int n, int first, double *buf)
     if (e < 0) continue;
     double *row = comm_row(e);
     for (int c = 0; c < comm_ncol_; c++) row[c] = buf[size_t(i) * comm_ncol_ + c];
-  }
-}
-
-int PairMLFFPaiNN::pack_reverse_comm(int n, int first, double *buf)
-{
-  int m = 0;
-  for (int i = 0; i < n; i++) {
-    const int e = engine_of_[first + i];
-    for (int c = 0; c < comm_ncol_; c++) buf[m++] = e >= 0 ? comm_row(e)[c] : 0.0;
-  }
-  return m;
-}
-
-void PairMLFFPaiNN::unpack_reverse_comm(int n, int *list, double *buf)
-{
-  for (int i = 0; i < n; i++) {
-    const int e = engine_of_[list[i]];
-    if (e < 0) continue;
-    double *row = comm_row(e);
-    for (int c = 0; c < comm_ncol_; c++) row[c] += buf[size_t(i) * comm_ncol_ + c];
   }
 }
 

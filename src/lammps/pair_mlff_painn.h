@@ -1,8 +1,8 @@
 /* -*- c++ -*- ----------------------------------------------------------
    pair_style mlff/painn: PaiNN message-passing potentials (mlff/painn project).
    Host LAMMPS data and neighbor lists; the engine runs on the Kokkos execution space it was
-   built for. Ghost atoms receive their owners' features after every interaction layer
-   (forward communication) and return feature adjoints in the backward pass (reverse).
+   built for. Ghost atoms receive their owners' features after every interaction layer and
+   their message adjoints in the backward pass (forward communication both).
 ------------------------------------------------------------------------- */
 
 #ifdef PAIR_CLASS
@@ -40,13 +40,11 @@ class PairMLFFPaiNN : public Pair {
 
   int pack_forward_comm(int, int *, double *, int, int *) override;
   void unpack_forward_comm(int, int, double *) override;
-  int pack_reverse_comm(int, int, double *) override;
-  void unpack_reverse_comm(int, int *, double *) override;
 
   double memory_usage() override;
 
   // Called by the engine (through a HostComm) between layers; public for that adapter only.
-  void exchange_rows(double *rows, int width, bool reverse);
+  void exchange_rows(double *rows, int width);
 
  protected:
   std::string precision_ = "fp64";

@@ -1,5 +1,5 @@
-// Runs an engine on a System on the host side of the API: builds ghosts and neighbours, copies
-// them to the engine's memory space, and folds ghost forces back into their owners.
+// Runs an engine on a System on the host side of the API: builds ghosts and neighbours and
+// copies them to the engine's memory space.
 #pragma once
 
 #include <array>
@@ -13,7 +13,7 @@ namespace mlff {
 struct Result {
   double energy = 0;
   std::vector<double> eatom;
-  std::vector<std::array<double, 3>> forces;  // local atoms, ghost contributions folded in
+  std::vector<std::array<double, 3>> forces;  // local atoms
   std::array<double, 6> virial{};
   size_t workspace_bytes = 0;
   size_t pairs = 0;
@@ -67,10 +67,8 @@ Result evaluate(EngineT& engine, const System& sys, double skin = 0.0) {
   r.eatom.assign(nl, 0.0);
   r.forces.assign(nl, {0, 0, 0});
   for (int i = 0; i < nl; ++i) r.eatom[i] = static_cast<double>(he(i));
-  for (int a = 0; a < na; ++a) {
-    const int o = a < nl ? a : nd.owner[a - nl];
-    for (int k = 0; k < 3; ++k) r.forces[o][k] += static_cast<double>(static_cast<Acc>(hf(a, k)));
-  }
+  for (int i = 0; i < nl; ++i)
+    for (int k = 0; k < 3; ++k) r.forces[i][k] = static_cast<double>(hf(i, k));
   r.workspace_bytes = engine.workspace_bytes();
   r.pairs = nd.nbrs.size();
   return r;
