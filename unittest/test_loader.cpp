@@ -136,6 +136,39 @@ TEST(Loader, OtherMistakes) {
   expect_error(d, {"interactions.0.filter", "hidden widths disagree"});
 }
 
+TEST(Loader, NewerVersionExactMessage) {
+  json d = valid_doc();
+  d["version"] = 7;
+  EXPECT_EQ(error_of(d.dump()),
+            "model.json: version: this build reads format version 1, the file has version 7 "
+            "(newer: update mlff/painn)");
+}
+
+// Found while fuzzing: a shape whose element count overflows 64 bits used to wrap around to
+// the number of values given (4 * (2^62 + 9) = 36 mod 2^64) and be accepted, so the engine
+// would later read embedding rows that do not exist. Now the count is bounded at every step.
+TEST(Loader, ForgedShapeCannotOverflowTheElementCount) {
+  json d = valid_doc();  // F = 8, embedding.weight [10, 8]
+  d["tensors"]["embedding.weight"]["shape"] = {(1L << 61) + 10, 8};
+  EXPECT_EQ(error_of(d.dump()),
+            "model.json: tensors[\"embedding.weight\"].shape: shape [2305843009213693962, 8] "
+            "has more than 1099511627776 elements");
+}
+
+// Also found by review while fuzzing: readout widths were read with get<int>(), so 2^32 + 1
+// became 1 and a file with one-wide readout tensors was accepted as if it said so.
+TEST(Loader, ReadoutWidthOutOfRange) {
+  json d = valid_doc();
+  d["hyperparameters"]["readout"][1] = 4294967297L;
+  EXPECT_EQ(error_of(d.dump()),
+            "model.json: hyperparameters.readout[1]: expected an integer in [1, 1048576], "
+            "found 4294967297");
+  d["hyperparameters"]["readout"][1] = 18446744073709551615UL;  // would wrap to -1 as a long
+  expect_error(d, {"hyperparameters.readout[1]", "found 18446744073709551615"});
+  d["hyperparameters"]["readout"][1] = 2.5;
+  expect_error(d, {"hyperparameters.readout[1]", "expected an integer, found a number"});
+}
+
 TEST(Loader, MissingFile) {
   try {
     load_model("/nonexistent/dir/model.json");
