@@ -2,7 +2,9 @@
 // names the file, the key path and what was expected versus found.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "model_factory.h"
 #include "weights/json_loader.h"
@@ -167,6 +169,31 @@ TEST(Loader, ReadoutWidthOutOfRange) {
   expect_error(d, {"hyperparameters.readout[1]", "found 18446744073709551615"});
   d["hyperparameters"]["readout"][1] = 2.5;
   expect_error(d, {"hyperparameters.readout[1]", "expected an integer, found a number"});
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The fuzzer's seeds must be valid models (otherwise it fuzzes only the first check), and the
+// inputs it once tripped on must stay rejected with a WeightFormatError.
+TEST(Loader, FuzzSeedsLoadAndRegressionInputsAreRejected) {
+  namespace fs = std::filesystem;
+  int seeds = 0, regressions = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(MLFF_FUZZ_INPUTS) / "corpus")) {
+    EXPECT_NO_THROW(parse_model(read_text(e.path()), e.path().string())) << e.path();
+    ++seeds;
+  }
+  for (const auto& e : fs::directory_iterator(fs::path(MLFF_FUZZ_INPUTS) / "regressions")) {
+    EXPECT_THROW(parse_model(read_text(e.path()), e.path().string()), WeightFormatError)
+        << e.path();
+    ++regressions;
+  }
+  EXPECT_GE(seeds, 5);
+  EXPECT_GE(regressions, 2);
 }
 
 TEST(Loader, MissingFile) {
