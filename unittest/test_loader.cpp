@@ -57,6 +57,13 @@ TEST(Loader, TruncatedJsonGivesLineAndColumn) {
   EXPECT_NE(msg.find("column"), std::string::npos) << msg;
 }
 
+TEST(Loader, MalformedJsonExactMessage) {
+  // The position is given once (nlohmann's own "parse error at line ..." prefix is dropped).
+  EXPECT_EQ(error_of("{\n  \"format\": }\n"),
+            "model.json: malformed JSON at line 2, column 13: syntax error while parsing value - "
+            "unexpected '}'; expected '[', '{', or a literal");
+}
+
 TEST(Loader, WrongVersion) {
   json d = valid_doc();
   d["version"] = 2;

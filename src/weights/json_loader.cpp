@@ -385,8 +385,13 @@ ModelSpec parse_model(const std::string& text, const std::string& name) {
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
+    // Keep nlohmann's explanation, not its "[json.exception...] parse error at line..." prefix
+    // (which would repeat the position).
+    const std::string what = e.what();
+    const size_t at = what.find("parse error");
+    const size_t colon = at == std::string::npos ? at : what.find(": ", at);
     throw WeightFormatError(name + ": malformed JSON at " + line_col(text, e.byte ? e.byte - 1 : 0) +
-                            ": " + e.what());
+                            ": " + (colon == std::string::npos ? what : what.substr(colon + 2)));
   } catch (const json::out_of_range& e) {
     // A literal like 1e999 overflows a double; nlohmann names it but not where it is.
     const std::string what = e.what();
