@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "model_factory.h"
 #include "weights/json_loader.h"
 
@@ -211,6 +213,28 @@ TEST(Loader, MissingFile) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/model.json: cannot open"),
               std::string::npos);
   }
+}
+
+TEST(Loader, DirectoryOrEmptyFile) {
+  // Per process: other checkouts may run this test at the same time.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("mlff_loader_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  try {
+    load_model(dir.string());
+    FAIL() << "no error for a directory";
+  } catch (const WeightFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), dir.string() + ": is a directory, not a model file");
+  }
+  const auto empty = dir / "empty.json";
+  std::ofstream(empty).close();
+  try {
+    load_model(empty.string());
+    FAIL() << "no error for an empty file";
+  } catch (const WeightFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), empty.string() + ": the model file is empty");
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "json_loader.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -452,12 +453,18 @@ ModelSpec parse_model(const std::string& text, const std::string& name) {
 }
 
 ModelSpec load_model(const std::string& path) {
+  // A directory opens like a file on Linux and reads as empty: say what it is instead.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw WeightFormatError(path + ": is a directory, not a model file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw WeightFormatError(path + ": cannot open the model file for reading");
   std::stringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw WeightFormatError(path + ": error while reading the model file");
-  return parse_model(ss.str(), path);
+  const std::string text = ss.str();
+  if (text.empty()) throw WeightFormatError(path + ": the model file is empty");
+  return parse_model(text, path);
 }
 
 }  // namespace mlff
