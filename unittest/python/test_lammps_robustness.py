@@ -93,6 +93,30 @@ run 0
     assert msg == "ERROR: Unrecognized pair style 'mlff/painn/kk'", msg
 
 
+@pytest.mark.parametrize("args,expected", [
+    ("precision", "Illegal pair_style mlff/painn command: keyword 'precision' needs a value"),
+    ("cutoff 5.0", "Illegal pair_style mlff/painn command: unknown keyword 'cutoff' (known: precision)"),
+])
+def test_error_pair_style_arguments(lmp, plugin, args, expected, tmp_path):
+    molecule_data(tmp_path)
+    msg = failing(lmp, tmp_path, header() + f"""plugin load {plugin}
+pair_style mlff/painn {args}
+run 0
+""")
+    assert msg == "ERROR: " + expected, msg
+
+
+def test_error_every_type_null(lmp, plugin, models, tmp_path):
+    molecule_data(tmp_path)
+    msg = failing(lmp, tmp_path, header() + f"""plugin load {plugin}
+pair_style mlff/painn
+pair_coeff * * {models['painn']} NULL NULL NULL
+run 0
+""")
+    assert msg == ("ERROR: pair_coeff mlff/painn: every atom type is NULL; map at least one to "
+                   "an element"), msg
+
+
 def test_error_pair_style_again_without_pair_coeff(lmp, plugin, models, tmp_path):
     molecule_data(tmp_path)
     msg = failing(lmp, tmp_path, header() + f"""plugin load {plugin}
@@ -158,6 +182,24 @@ print "VIRIAL $(c_vir[1]*vol:%.17g) $(c_vir[2]*vol:%.17g) $(c_vir[3]*vol:%.17g) 
 
 
 # ----------------------------------------------------------------------- bad atoms -------
+def test_error_nan_in_data_file(lmp, plugin, models, tmp_path):
+    """LAMMPS refuses a NaN coordinate when it reads the data file."""
+    molecule_data(tmp_path)
+    lines = (tmp_path / "data.lmp").read_text().splitlines()
+    atoms = next(i for i, l in enumerate(lines) if l.startswith("Atoms"))
+    k = next(i for i in range(atoms + 1, len(lines)) if lines[i].startswith("3 "))
+    f = lines[k].split()
+    lines[k] = " ".join(f[:2] + ["nan"] + f[3:])
+    (tmp_path / "data.lmp").write_text("\n".join(lines) + "\n")
+    msg = failing(lmp, tmp_path, header() + f"""plugin load {plugin}
+pair_style mlff/painn
+pair_coeff * * {models['painn']} C H O
+run 0
+""")
+    assert msg == ("ERROR: Expected floating point parameter instead of 'nan' in input script "
+                   "or data file"), msg
+
+
 def test_error_infinite_coordinate(lmp, plugin, models, tmp_path):
     """An Inf position is caught by LAMMPS itself when the run sets up."""
     molecule_data(tmp_path)
@@ -189,6 +231,23 @@ run 3
     assert re.fullmatch(r"ERROR on proc \d: Pair style mlff/painn: atom 3 has a non-finite "
                         r"position \(-?nan 1\.5 -2\.25\); the simulation is unstable or a "
                         r"command set it", msg), msg
+
+
+def test_error_non_finite_energy(lmp, plugin, models, tmp_path):
+    """A model whose output overflows (energy_scale 1e308): an error, not NaN thermo output."""
+    molecule_data(tmp_path)
+    doc = json.load(open(models["painn"]))
+    doc["hyperparameters"]["energy_scale"] = 1e308
+    (tmp_path / "huge.json").write_text(json.dumps(doc))
+    msg = failing(lmp, tmp_path, header() + f"""plugin load {plugin}
+pair_style mlff/painn
+pair_coeff * * huge.json C H O
+run 0
+""")
+    assert re.fullmatch(r"ERROR on proc 0: Pair style mlff/painn: the model returned a "
+                        r"non-finite energy \(-?(nan|inf)\) for the 14 atoms of this rank; check "
+                        r"the structure \(overlapping atoms\?\) and the model file huge\.json",
+                        msg), msg
 
 
 def test_error_lost_atoms(lmp, plugin, models, tmp_path):
