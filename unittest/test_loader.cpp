@@ -155,7 +155,7 @@ TEST(Loader, NewerVersionExactMessage) {
             "(newer: update mlff/painn)");
 }
 
-// Found while fuzzing: a shape whose element count overflows 64 bits used to wrap around to
+// Found by review while writing the fuzz target: a shape whose element count overflows 64 bits used to wrap around to
 // the number of values given (4 * (2^62 + 9) = 36 mod 2^64) and be accepted, so the engine
 // would later read embedding rows that do not exist. Now the count is bounded at every step.
 TEST(Loader, ForgedShapeCannotOverflowTheElementCount) {
@@ -166,7 +166,7 @@ TEST(Loader, ForgedShapeCannotOverflowTheElementCount) {
             "has more than 1099511627776 elements");
 }
 
-// Also found by review while fuzzing: readout widths were read with get<int>(), so 2^32 + 1
+// Also found by review then: readout widths were read with get<int>(), so 2^32 + 1
 // became 1 and a file with one-wide readout tensors was accepted as if it said so.
 TEST(Loader, ReadoutWidthOutOfRange) {
   json d = valid_doc();
@@ -188,7 +188,7 @@ std::string read_text(const std::filesystem::path& p) {
 }
 
 // The fuzzer's seeds must be valid models (otherwise it fuzzes only the first check), and the
-// inputs it once tripped on must stay rejected with a WeightFormatError.
+// inputs that once got through must stay rejected with a WeightFormatError.
 TEST(Loader, FuzzSeedsLoadAndRegressionInputsAreRejected) {
   namespace fs = std::filesystem;
   int seeds = 0, regressions = 0;
