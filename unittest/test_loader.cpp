@@ -155,9 +155,10 @@ TEST(Loader, NewerVersionExactMessage) {
             "(newer: update mlff/painn)");
 }
 
-// Found by review while writing the fuzz target: a shape whose element count overflows 64 bits used to wrap around to
-// the number of values given (4 * (2^62 + 9) = 36 mod 2^64) and be accepted, so the engine
-// would later read embedding rows that do not exist. Now the count is bounded at every step.
+// Found by review while writing the fuzz target: a shape whose element count overflows 64
+// bits used to wrap around to the number of values given ((2^61 + 10) * 8 = 80 mod 2^64) and
+// be accepted, so the engine would later read embedding rows that do not exist. Now the
+// count is bounded at every step.
 TEST(Loader, ForgedShapeCannotOverflowTheElementCount) {
   json d = valid_doc();  // F = 8, embedding.weight [10, 8]
   d["tensors"]["embedding.weight"]["shape"] = {(1L << 61) + 10, 8};

@@ -99,8 +99,9 @@ class Checker {
     if (!(v.is_number_integer() || v.is_number_unsigned()))
       fail(path, "expected an integer, found " + type_of(v));
     // Compare before converting: a huge unsigned literal must not wrap into the range.
-    const bool in_range = v.is_number_unsigned() ? v.get<unsigned long>() <= static_cast<unsigned long>(hi)
-                                                 : v.get<long>() <= hi;
+    const bool in_range = v.is_number_unsigned()
+                              ? v.get<unsigned long>() <= static_cast<unsigned long>(hi)
+                              : v.get<long>() <= hi;
     if (!in_range || v.get<long>() < lo)
       fail(path, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                      "], found " + v.dump());

@@ -1,6 +1,7 @@
-"""Writes the fuzzer's seed corpus (corpus/) and the loader's regression inputs (regressions/): tiny valid format-v1 models of both families and every
-option (basis, activation, shared filters/interactions), a few hundred bytes to a few KB each,
-so that mutations stay fast. Run from anywhere: python3 unittest/fuzz/make_seeds.py
+"""Writes the fuzzer's seed corpus (corpus/) and the loader's regression inputs (regressions/).
+Seeds are tiny valid format-v1 models of both families and every option (basis, activation,
+shared filters/interactions), 2 to 5 KB each, so that mutations stay fast.
+Run from anywhere: python3 unittest/fuzz/make_seeds.py
 test_loader checks that every seed loads and that every regression input is rejected; the
 fuzz test replays both directories on every run."""
 import json
