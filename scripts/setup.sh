@@ -14,6 +14,7 @@ APT_PACKAGES=(
   python3-protobuf python3-sympy python3-packaging python3-tqdm python3-pytest
   python3-jsonschema python3-matplotlib python3-cffi
   dpkg-dev libopenmpi-dev openmpi-bin
+  clang-14 libclang-rt-14-dev valgrind   # loader fuzzer (libFuzzer, ASan, UBSan); leak test
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -53,7 +54,8 @@ LMP_SRC=$(dirname "$(dirname "$(dirname "$LMP")")")/source/src
 
 mkdir -p "$BUILD"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLFF_PYTHON="$PY" \
-  -DMLFF_LAMMPS_SOURCE_DIR="$LMP_SRC" -DMLFF_LAMMPS_EXECUTABLE="$LMP" > "$BUILD/configure.log" 2>&1 ||
+  -DMLFF_LAMMPS_SOURCE_DIR="$LMP_SRC" -DMLFF_LAMMPS_EXECUTABLE="$LMP" -DMLFF_FUZZ=ON \
+  > "$BUILD/configure.log" 2>&1 ||
   { cat "$BUILD/configure.log"; exit 1; }
 cmake --build "$BUILD"
 ln -sf "$LMP" "$BUILD/lmp"

@@ -2,7 +2,11 @@
 // names the file, the key path and what was expected versus found.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include <unistd.h>
 
 #include "model_factory.h"
 #include "weights/json_loader.h"
@@ -53,6 +57,13 @@ TEST(Loader, TruncatedJsonGivesLineAndColumn) {
   const std::string msg = error_of(text.substr(0, text.size() / 2));
   EXPECT_NE(msg.find("model.json: malformed JSON at line "), std::string::npos) << msg;
   EXPECT_NE(msg.find("column"), std::string::npos) << msg;
+}
+
+TEST(Loader, MalformedJsonExactMessage) {
+  // The position is given once (nlohmann's own "parse error at line ..." prefix is dropped).
+  EXPECT_EQ(error_of("{\n  \"format\": }\n"),
+            "model.json: malformed JSON at line 2, column 13: syntax error while parsing value - "
+            "unexpected '}'; expected '[', '{', or a literal");
 }
 
 TEST(Loader, WrongVersion) {
@@ -136,6 +147,65 @@ TEST(Loader, OtherMistakes) {
   expect_error(d, {"interactions.0.filter", "hidden widths disagree"});
 }
 
+TEST(Loader, NewerVersionExactMessage) {
+  json d = valid_doc();
+  d["version"] = 7;
+  EXPECT_EQ(error_of(d.dump()),
+            "model.json: version: this build reads format version 1, the file has version 7 "
+            "(newer: update mlff/painn)");
+}
+
+// Found by review while writing the fuzz target: a shape whose element count overflows 64
+// bits used to wrap around to the number of values given ((2^61 + 10) * 8 = 80 mod 2^64) and
+// be accepted, so the engine would later read embedding rows that do not exist. Now the
+// count is bounded at every step.
+TEST(Loader, ForgedShapeCannotOverflowTheElementCount) {
+  json d = valid_doc();  // F = 8, embedding.weight [10, 8]
+  d["tensors"]["embedding.weight"]["shape"] = {(1L << 61) + 10, 8};
+  EXPECT_EQ(error_of(d.dump()),
+            "model.json: tensors[\"embedding.weight\"].shape: shape [2305843009213693962, 8] "
+            "has more than 1099511627776 elements");
+}
+
+// Also found by review then: readout widths were read with get<int>(), so 2^32 + 1
+// became 1 and a file with one-wide readout tensors was accepted as if it said so.
+TEST(Loader, ReadoutWidthOutOfRange) {
+  json d = valid_doc();
+  d["hyperparameters"]["readout"][1] = 4294967297L;
+  EXPECT_EQ(error_of(d.dump()),
+            "model.json: hyperparameters.readout[1]: expected an integer in [1, 1048576], "
+            "found 4294967297");
+  d["hyperparameters"]["readout"][1] = 18446744073709551615UL;  // would wrap to -1 as a long
+  expect_error(d, {"hyperparameters.readout[1]", "found 18446744073709551615"});
+  d["hyperparameters"]["readout"][1] = 2.5;
+  expect_error(d, {"hyperparameters.readout[1]", "expected an integer, found a number"});
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The fuzzer's seeds must be valid models (otherwise it fuzzes only the first check), and the
+// inputs that once got through must stay rejected with a WeightFormatError.
+TEST(Loader, FuzzSeedsLoadAndRegressionInputsAreRejected) {
+  namespace fs = std::filesystem;
+  int seeds = 0, regressions = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(MLFF_FUZZ_INPUTS) / "corpus")) {
+    EXPECT_NO_THROW(parse_model(read_text(e.path()), e.path().string())) << e.path();
+    ++seeds;
+  }
+  for (const auto& e : fs::directory_iterator(fs::path(MLFF_FUZZ_INPUTS) / "regressions")) {
+    EXPECT_THROW(parse_model(read_text(e.path()), e.path().string()), WeightFormatError)
+        << e.path();
+    ++regressions;
+  }
+  EXPECT_GE(seeds, 5);
+  EXPECT_GE(regressions, 2);
+}
+
 TEST(Loader, MissingFile) {
   try {
     load_model("/nonexistent/dir/model.json");
@@ -144,6 +214,28 @@ TEST(Loader, MissingFile) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/model.json: cannot open"),
               std::string::npos);
   }
+}
+
+TEST(Loader, DirectoryOrEmptyFile) {
+  // Per process: other checkouts may run this test at the same time.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("mlff_loader_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  try {
+    load_model(dir.string());
+    FAIL() << "no error for a directory";
+  } catch (const WeightFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), dir.string() + ": is a directory, not a model file");
+  }
+  const auto empty = dir / "empty.json";
+  std::ofstream(empty).close();
+  try {
+    load_model(empty.string());
+    FAIL() << "no error for an empty file";
+  } catch (const WeightFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), empty.string() + ": the model file is empty");
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -204,8 +204,15 @@ void PairMLFFPaiNN::build_frame()
     species_.push_back(sp);
   }
   x_.resize(3 * lammps_of_.size());
-  for (size_t e = 0; e < lammps_of_.size(); e++)
-    for (int k = 0; k < 3; k++) x_[3 * e + k] = x[lammps_of_[e]][k];
+  for (size_t e = 0; e < lammps_of_.size(); e++) {
+    const int a = lammps_of_[e];
+    // LAMMPS checks positions only when it re-neighbors, and a NaN displacement never
+    // triggers that; an Inf atom would just drop out of every pair. Stop and name it.
+    if (!std::isfinite(x[a][0]) || !std::isfinite(x[a][1]) || !std::isfinite(x[a][2]))
+      error->one(FLERR, "Pair style mlff/painn: atom {} has a non-finite position ({} {} {}); the simulation "
+                        "is unstable or a command set it", atom->tag[a], x[a][0], x[a][1], x[a][2]);
+    for (int k = 0; k < 3; k++) x_[3 * e + k] = x[a][k];
+  }
 
   int nl = 0;
   while (nl < static_cast<int>(lammps_of_.size()) && lammps_of_[nl] < nlocal) nl++;

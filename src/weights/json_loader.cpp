@@ -1,6 +1,7 @@
 #include "json_loader.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -94,16 +95,21 @@ class Checker {
     return number(key(obj, path, k), join(path, k));
   }
 
+  long integer(const json& v, const std::string& path, long lo, long hi) const {
+    if (!(v.is_number_integer() || v.is_number_unsigned()))
+      fail(path, "expected an integer, found " + type_of(v));
+    // Compare before converting: a huge unsigned literal must not wrap into the range.
+    const bool in_range = v.is_number_unsigned()
+                              ? v.get<unsigned long>() <= static_cast<unsigned long>(hi)
+                              : v.get<long>() <= hi;
+    if (!in_range || v.get<long>() < lo)
+      fail(path, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                     "], found " + v.dump());
+    return v.get<long>();
+  }
   long integer(const json& obj, const std::string& path, const std::string& k, long lo,
                long hi) const {
-    const json& v = key(obj, path, k);
-    if (!(v.is_number_integer() || v.is_number_unsigned()))
-      fail(join(path, k), "expected an integer, found " + type_of(v));
-    long x = v.get<long>();
-    if (x < lo || x > hi)
-      fail(join(path, k), "expected an integer in [" + std::to_string(lo) + ", " +
-                               std::to_string(hi) + "], found " + std::to_string(x));
-    return x;
+    return integer(key(obj, path, k), join(path, k), lo, hi);
   }
 
   bool boolean(const json& obj, const std::string& path, const std::string& k) const {
@@ -203,11 +209,10 @@ void read_hyperparameters(const Checker& c, const json& h, ModelSpec& m) {
   const json& ro = c.key(h, p, "readout");
   if (!ro.is_array() || ro.size() < 2)
     c.fail(p + ".readout", "expected an array of at least 2 layer widths, found " + type_of(ro));
-  for (size_t i = 0; i < ro.size(); ++i) {
-    if (!ro[i].is_number_integer() || ro[i].get<long>() < 1)
-      c.fail(p + ".readout[" + std::to_string(i) + "]", "expected a positive integer");
-    m.readout.push_back(ro[i].get<int>());
-  }
+  // Widths are bounded so that they fit an int (a wider value used to be truncated silently).
+  for (size_t i = 0; i < ro.size(); ++i)
+    m.readout.push_back(
+        static_cast<int>(c.integer(ro[i], p + ".readout[" + std::to_string(i) + "]", 1, 1 << 20)));
   if (m.readout.front() != m.features)
     c.fail(p + ".readout[0]", "expected the feature width " + std::to_string(m.features) +
                                   ", found " + std::to_string(m.readout.front()));
@@ -313,15 +318,25 @@ Tensor read_tensor(const Checker& c, const json& v, const std::string& p,
       s += (i ? ", " : "") + (shown[i] < 0 ? std::string("*") : std::to_string(shown[i]));
     c.fail(p + ".shape", "expected " + s + "], found " + shape_str(t.shape));
   }
-  long n = 1;
-  for (long d : t.shape) n *= d;
+  // The element count is bounded at every step: a forged shape used to overflow the product,
+  // wrap around to the number of values given and be accepted, leaving the engine to read
+  // rows that do not exist. 2^40 numbers would need a file of terabytes.
+  constexpr size_t kMaxElements = size_t(1) << 40;
+  size_t n = 1;
+  for (long d : t.shape) {
+    if (static_cast<size_t>(d) > kMaxElements / n)
+      c.fail(p + ".shape", "shape " + shape_str(t.shape) + " has more than " +
+                               std::to_string(kMaxElements) + " elements");
+    n *= static_cast<size_t>(d);
+  }
   const json& data = c.key(v, p, "data");
   if (!data.is_array()) c.fail(p + ".data", "expected an array, found " + type_of(data));
-  if (static_cast<long>(data.size()) != n)
+  const size_t have = data.size();
+  if (have != n)
     c.fail(p + ".data", "expected " + std::to_string(n) + " numbers for shape " +
-                            shape_str(t.shape) + ", found " + std::to_string(data.size()));
+                            shape_str(t.shape) + ", found " + std::to_string(have));
   t.data.resize(n);
-  for (long i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const json& x = data[i];
     if (!x.is_number())
       c.fail(p + ".data[" + std::to_string(i) + "]", "expected a number, found " + type_of(x));
@@ -343,7 +358,7 @@ void read_tensors(const Checker& c, const json& doc, ModelSpec& m) {
   for (const auto& [name, shape] : want) {
     auto it = ts.find(name);
     if (it == ts.end()) c.fail("tensors[\"" + name + "\"]", "missing required tensor");
-    m.tensors[name] = read_tensor(c, *it, ".tensors[\"" + name + "\"]", shape);
+    m.tensors[name] = read_tensor(c, *it, "tensors[\"" + name + "\"]", shape);
   }
   // Hidden widths must agree between the two layers of each mlff-distiller MLP.
   if (m.family == Family::Distiller) {
@@ -372,8 +387,13 @@ ModelSpec parse_model(const std::string& text, const std::string& name) {
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
+    // Keep nlohmann's explanation, not its "[json.exception...] parse error at line..." prefix
+    // (which would repeat the position).
+    const std::string what = e.what();
+    const size_t at = what.find("parse error");
+    const size_t colon = at == std::string::npos ? at : what.find(": ", at);
     throw WeightFormatError(name + ": malformed JSON at " + line_col(text, e.byte ? e.byte - 1 : 0) +
-                            ": " + e.what());
+                            ": " + (colon == std::string::npos ? what : what.substr(colon + 2)));
   } catch (const json::out_of_range& e) {
     // A literal like 1e999 overflows a double; nlohmann names it but not where it is.
     const std::string what = e.what();
@@ -434,12 +454,18 @@ ModelSpec parse_model(const std::string& text, const std::string& name) {
 }
 
 ModelSpec load_model(const std::string& path) {
+  // A directory opens like a file on Linux and reads as empty: say what it is instead.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw WeightFormatError(path + ": is a directory, not a model file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw WeightFormatError(path + ": cannot open the model file for reading");
   std::stringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw WeightFormatError(path + ": error while reading the model file");
-  return parse_model(ss.str(), path);
+  const std::string text = ss.str();
+  if (text.empty()) throw WeightFormatError(path + ": the model file is empty");
+  return parse_model(text, path);
 }
 
 }  // namespace mlff

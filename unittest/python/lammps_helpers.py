@@ -77,6 +77,12 @@ def error_line(out):
     return m.group(0) if m else ""
 
 
+def error_message(out):
+    """The first ERROR line without LAMMPS's " (src/file.cpp:123)" location suffix, so that
+    tests can compare the whole message users see."""
+    return re.sub(r" \([^()]*\.(?:cpp|h):\d+\)$", "", error_line(out))
+
+
 def read_dump(path):
     """A `dump custom` file with columns id ...: returns {column: array} sorted by id."""
     with open(path) as f:

@@ -7,18 +7,19 @@
    layer), a triclinic box, and a decomposition where ranks own no atoms.
 3. The virial equals central finite differences of the energy under box deformation, and the
    sums of per-atom energies and per-atom virials (compute pe/atom, stress/atom) equal the globals.
-5. Bad input stops LAMMPS with an ERROR line naming the problem.
+5. Bad input stops LAMMPS with an ERROR line naming the problem (the whole line is compared).
 """
 import json
 import os
+import re
 import subprocess
 
 import numpy as np
 import pytest
 
 from helpers import rel
-from lammps_helpers import (NKTV2P_METAL, error_line, evaluation_script, read_dump, run,
-                            run_ok, values, write_data)
+from lammps_helpers import (NKTV2P_METAL, error_message, evaluation_script,
+                            read_dump, run, run_ok, values, write_data)
 from weights.export_common import write_json
 
 ELEMENTS = ["C", "H", "O"]
@@ -210,59 +211,72 @@ run 0
 """
     rc, out = run(lmp, str(tmp_path), script)
     assert rc != 0, "LAMMPS accepted bad input:\n" + out[-1500:]
-    line = error_line(out)
+    line = error_message(out)
     assert line, "no ERROR line:\n" + out[-1500:]
-    return line
+    return line  # the whole message, less LAMMPS's " (src/file.cpp:123)"
 
 
 def test_error_missing_file(lmp, plugin, tmp_path):
     line = error_of(lmp, plugin, tmp_path, "* * no_such_model.json C H O")
-    assert "no_such_model.json" in line and "cannot open" in line
+    assert line == ("ERROR: pair_coeff mlff/painn: no_such_model.json: cannot open the model "
+                    "file for reading"), line
 
 
 def test_error_damaged_file(lmp, plugin, models, tmp_path):
     text = open(models["painn"]).read()
-    (tmp_path / "cut.json").write_text(text[: len(text) // 2])
+    cut = text[: len(text) // 2]
+    (tmp_path / "cut.json").write_text(cut)
     line = error_of(lmp, plugin, tmp_path, "* * cut.json C H O")
-    assert "cut.json" in line and "line" in line
+    # The input ends inside the last line: the error is one column past its end.
+    last = cut.split("\n")
+    where = f"line {len(last)}, column {len(last[-1]) + 1}"
+    assert re.fullmatch(rf"ERROR: pair_coeff mlff/painn: cut\.json: malformed JSON at {where}: "
+                        r"syntax error while parsing \w+ - unexpected end of input; expected .+",
+                        line), line
 
 
 def test_error_not_an_element(lmp, plugin, models, tmp_path):
     line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C Hx O")
-    assert "'Hx'" in line and "atom type 2" in line and "not a chemical element" in line
+    assert line == ("ERROR: pair_coeff mlff/painn: 'Hx' given for atom type 2 is not a chemical "
+                    "element symbol"), line
 
 
 def test_error_element_missing_from_model(lmp, plugin, models, tmp_path):
     line = error_of(lmp, plugin, tmp_path, f"* * {models['distiller']} C H Si")
-    assert "atom type 3" in line and "Si" in line and "does not have" in line
+    assert line == ("ERROR: pair_coeff mlff/painn: atom type 3 is mapped to element Si, which "
+                    f"model file {models['distiller']} does not have (its elements: C H O)"), line
 
 
 def test_error_wrong_number_of_elements(lmp, plugin, models, tmp_path):
     line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H")
-    assert "needs 3 element names" in line and "found 2" in line
+    assert line == ("ERROR: Incorrect args for pair coefficients: mlff/painn needs 3 element "
+                    "names after the model file (one per atom type, NULL to skip a type), "
+                    "found 2"), line
 
 
 def test_error_not_star_star(lmp, plugin, models, tmp_path):
     line = error_of(lmp, plugin, tmp_path, f"1 1 {models['painn']} C H O")
     # LAMMPS checks one_coeff styles itself: 29Sep2021 says "Incorrect args for pair
     # coefficients", develop "Pair_coeff must start with * * for pair style mlff/painn".
-    assert "Incorrect args for pair coefficients" in line or "* * for pair style mlff/painn" in line
+    assert line in ("ERROR: Incorrect args for pair coefficients",
+                    "ERROR: Pair_coeff must start with * * for pair style mlff/painn"), line
 
 
 def test_error_units(lmp, plugin, models, tmp_path):
     line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H O", units="real")
-    assert "units metal" in line and "real" in line
+    assert line == ("ERROR: Pair style mlff/painn requires 'units metal' (models are in eV and "
+                    "Angstrom), not units real"), line
 
 
 def test_error_newton_off(lmp, plugin, models, tmp_path):
     line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H O", newton="off")
-    assert "newton pair on" in line
+    assert line == "ERROR: Pair style mlff/painn requires newton pair on", line
 
 
 def test_error_bad_precision(lmp, plugin, models, tmp_path):
     line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H O",
                     pair_style="mlff/painn precision fp16")
-    assert "fp16" in line and "fp64" in line
+    assert line == "ERROR: Illegal pair_style mlff/painn precision 'fp16': use fp64, fp32 or mixed", line
 
 
 def test_reduced_precision_close_to_fp64(lmp, plugin, models, tmp_path):
@@ -347,5 +361,7 @@ pair_coeff * * {models['painn']} C H O
 run 0
 """)
     assert rc != 0
-    line = error_line(out)
-    assert "same position" in line and "3" in line and "6" in line, out[-1500:]
+    line = error_message(out)
+    p = pos[2]
+    assert line == ("ERROR on proc 0: Pair style mlff/painn: atoms 3 and 6 are at the same "
+                    f"position ({p[0]:.6g} {p[1]:.6g} {p[2]:.6g})"), out[-1500:]
