@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../weights/model_spec.h"
+#include "filter_table.h"
 #include "radial.h"
 
 namespace mlff {
@@ -30,6 +31,8 @@ struct DeviceLayer {
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> filt1_t;   // filt1's weight transposed, [H_f, 3F]
   DeviceLinear<Real, Mem> upd0, upd1;      // 2F -> H_u -> 3F on [s, |v|]
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> M;  // 3x3 x/y/z mixing
+  // both families, when tabulated: [4 N, 3F], see filter_table.h
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> table;
 };
 
 template <class Real, class Mem>
@@ -38,6 +41,7 @@ struct DeviceModel {
   int F = 0, L = 0, act = 0;
   Real cutoff = 0, norm_eps = 0, dir_eps = 0;
   double energy_scale = 1, energy_shift = 0;
+  int table_points = 0;  // N intervals of the tabulated filters; 0: the filter network itself
   RadialBasis<Real, Mem> basis;
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> embedding;  // [rows, F]
   Kokkos::View<int*, Mem> species_row;                       // species index -> embedding row
@@ -45,7 +49,7 @@ struct DeviceModel {
   std::vector<DeviceLayer<Real, Mem>> layers;
   std::vector<DeviceLinear<Real, Mem>> readout;
 
-  explicit DeviceModel(const ModelSpec& spec);
+  DeviceModel(const ModelSpec& spec, int table_points);
 };
 
 namespace detail {
@@ -106,7 +110,8 @@ DeviceLinear<Real, Mem> linear(const ModelSpec& s, const std::string& name, bool
 }  // namespace detail
 
 template <class Real, class Mem>
-DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s) {
+DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
+    : table_points(table_points_) {
   using namespace detail;
   family = s.family;
   F = s.features;
@@ -157,6 +162,12 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s) {
       d.upd0 = linear<Real, Mem>(s, p + "update.0");
       d.upd1 = linear<Real, Mem>(s, p + "update.1");
       d.M = to_view2<Real, Mem>(s.tensor(p + "mixing_matrix"), p + "mixing_matrix");
+    }
+    if (table_points > 0) {
+      Tensor t;
+      t.shape = {4L * table_points, 3L * F};
+      t.data = tabulate_filter(s, l, table_points);
+      d.table = to_view2<Real, Mem>(t, "filter_table." + std::to_string(l));
     }
   }
   for (size_t k = 0; k + 1 < s.readout.size(); ++k)

@@ -51,6 +51,11 @@ struct reduction_identity<mlff::AtomTotals<T>> {
 
 namespace mlff {
 
+// Work tags: the tabulated and the exact filter are separate kernels, so the table's simpler
+// kernel is not held to the registers the filter network needs.
+struct ExactFilter {};
+struct TabulatedFilter {};
+
 template <class Exec, class Real, class Mem>
 struct EdgeCommon {
   using member_t = typename Kokkos::TeamPolicy<Exec>::member_type;
@@ -68,6 +73,11 @@ struct EdgeCommon {
   DeviceLinear<Real, Mem> A;         // painn filter, K -> 3F (its bias)
   DeviceLinear<Real, Mem> B1, B2;    // distiller filter MLP, K -> H -> 3F
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> AT, B2T;  // A^T [K, 3F], B2^T [H, 3F]
+  // Tabulated filter (filter_table.h): when `tab`, W and dW/dd come from T; no scratch is used.
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> T;
+  bool tab = false;
+  int N = 0;
+  Real inv_h = 0;
   Mat<Real, Mem> S, V, C;            // layer inputs s, v (all atoms) and painn context
 
   // One chunk's radial inputs in team scratch. fc < 0 marks an edge beyond the cutoff.
@@ -77,12 +87,15 @@ struct EdgeCommon {
 
   // Team scratch bytes of one chunk's radial inputs (each view padded for alignment).
   size_t radial_bytes() const {
+    if (tab) return 0;
     const size_t n = 2 * size_t(chunk) * (1 + K + (painn ? 0 : H));
     return n * sizeof(Real) + 6 * 64;
   }
 
+  template <bool Tab>
   KOKKOS_INLINE_FUNCTION Radial radial_scratch(const member_t& t) const {
     Radial s;
+    if constexpr (Tab) return s;
     s.fc = Scratch(t.team_scratch(0), chunk);
     s.dfc = Scratch(t.team_scratch(0), chunk);
     s.e = Scratch(t.team_scratch(0), chunk * K);
@@ -110,8 +123,10 @@ struct EdgeCommon {
   // Fills the radial inputs of edges [base, base + n) of atom a: painn keeps the raw basis
   // (the cutoff multiplies the filter output), the distiller the basis times the cutoff and its
   // hidden layer z = act(B1 e + b1) with dz/dd (forward-mode). Ends with a barrier.
+  template <bool Tab>
   KOKKOS_INLINE_FUNCTION void prepare(const member_t& t, int a, int base, int n, const Radial& s,
                                       bool want_d) const {
+    if constexpr (Tab) return;
     Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n * K), [&](const int idx) {
       const int e = idx / K, k = idx % K;
       double r[3];
@@ -145,26 +160,42 @@ struct EdgeCommon {
     t.team_barrier();
   }
 
-  // Filter values w[q] of channel c for chunk edge e, and dw[q] = dw/dd when wanted.
-  KOKKOS_INLINE_FUNCTION void filter(int c, int e, const Radial& s, Real w[3], Real dw[3],
+  // Filter values w[q] of channel c for chunk edge e at distance d, and dw[q] = dw/dd when
+  // wanted.
+  template <bool Tab>
+  KOKKOS_INLINE_FUNCTION void filter(int c, int e, Real d, const Radial& s, Real w[3], Real dw[3],
                                      bool want_d) const {
-    for (int q = 0; q < 3; ++q) {
-      const int col = off[q] + c;
-      Real p, dp = 0;
-      if (painn) {
-        p = A.b(col);
-        for (int k = 0; k < K; ++k) p += AT(k, col) * s.e(e * K + k);
-        if (want_d)
-          for (int k = 0; k < K; ++k) dp += AT(k, col) * s.de(e * K + k);
-        dw[q] = dp * s.fc(e) + p * s.dfc(e);
-        w[q] = p * s.fc(e);
-      } else {
-        p = B2.b(col);
-        for (int h = 0; h < H; ++h) p += B2T(h, col) * s.z(e * H + h);
-        if (want_d)
-          for (int h = 0; h < H; ++h) dp += B2T(h, col) * s.dz(e * H + h);
-        w[q] = p;
-        dw[q] = dp;
+    if constexpr (Tab) {  // the interval's cubic in t = d / h - i
+      const Real x = d * inv_h;
+      int i = static_cast<int>(x);
+      if (i > N - 1) i = N - 1;
+      const Real t = x - Real(i);
+      for (int q = 0; q < 3; ++q) {
+        const int col = off[q] + c;
+        const Real a0 = T(4 * i, col), a1 = T(4 * i + 1, col), a2 = T(4 * i + 2, col),
+                   a3 = T(4 * i + 3, col);
+        w[q] = a0 + t * (a1 + t * (a2 + t * a3));
+        dw[q] = (a1 + t * (2 * a2 + 3 * t * a3)) * inv_h;
+      }
+    } else {
+      for (int q = 0; q < 3; ++q) {
+        const int col = off[q] + c;
+        Real p, dp = 0;
+        if (painn) {
+          p = A.b(col);
+          for (int k = 0; k < K; ++k) p += AT(k, col) * s.e(e * K + k);
+          if (want_d)
+            for (int k = 0; k < K; ++k) dp += AT(k, col) * s.de(e * K + k);
+          dw[q] = dp * s.fc(e) + p * s.dfc(e);
+          w[q] = p * s.fc(e);
+        } else {
+          p = B2.b(col);
+          for (int h = 0; h < H; ++h) p += B2T(h, col) * s.z(e * H + h);
+          if (want_d)
+            for (int h = 0; h < H; ++h) dp += B2T(h, col) * s.dz(e * H + h);
+          w[q] = p;
+          dw[q] = dp;
+        }
       }
     }
   }
@@ -189,23 +220,26 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   using typename Base::member_t;
   Mat<Real, Mem> Sm, Vm;
 
-  KOKKOS_INLINE_FUNCTION void operator()(const member_t& t) const {
+  KOKKOS_INLINE_FUNCTION void operator()(ExactFilter, const member_t& t) const { run<false>(t); }
+  KOKKOS_INLINE_FUNCTION void operator()(TabulatedFilter, const member_t& t) const { run<true>(t); }
+
+  template <bool Tab>
+  KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
     const int a = t.league_rank(), F = this->F;
-    const auto s = this->radial_scratch(t);
+    const auto s = this->template radial_scratch<Tab>(t);
     const int end = this->offsets(a + 1);
     for (int base = this->offsets(a); base < end; base += this->chunk) {
       const int n = end - base < this->chunk ? end - base : this->chunk;
-      this->prepare(t, a, base, n, s, false);
+      this->template prepare<Tab>(t, a, base, n, s, false);
       Kokkos::parallel_for(Kokkos::TeamThreadRange(t, F), [&](const int c) {
         Real sm = Sm(a, c), vm[3];
         for (int al = 0; al < 3; ++al) vm[al] = Vm(a, al * F + c);
         for (int e = 0; e < n; ++e) {
-          if (s.fc(e) < 0) continue;
           const int k = this->nbrs(base + e);
           double r[3];
           Real d, u[3], w[3], dw[3], xs, xR, xv;
-          this->geometry(a, k, r, d, u);
-          this->filter(c, e, s, w, dw, false);
+          if (!this->geometry(a, k, r, d, u)) continue;
+          this->template filter<Tab>(c, e, d, s, w, dw, false);
           this->context(k, c, xs, xR, xv);
           sm += w[0] * xs;
           for (int al = 0; al < 3; ++al)
@@ -238,9 +272,13 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     return this->radial_bytes() + (pair_grad.extent(0) > 0 ? 3 * size_t(this->chunk) * sizeof(Acc) + 64 : 0);
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const member_t& t) const {
-    const int a = t.league_rank(), F = this->F;
-    const auto s = this->radial_scratch(t);
+  KOKKOS_INLINE_FUNCTION void operator()(ExactFilter, const member_t& t) const { run<false>(t); }
+  KOKKOS_INLINE_FUNCTION void operator()(TabulatedFilter, const member_t& t) const { run<true>(t); }
+
+  template <bool Tab>
+  KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
+    const int a = t.league_rank();
+    const auto s = this->template radial_scratch<Tab>(t);
     const bool want_pg = pair_grad.extent(0) > 0;
     AccScratch pg;
     if (want_pg) pg = AccScratch(t.team_scratch(0), 3 * this->chunk);
@@ -250,11 +288,11 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
       const int n = end - base < this->chunk ? end - base : this->chunk;
       if (want_pg)
         Kokkos::parallel_for(Kokkos::TeamThreadRange(t, 3 * n), [&](const int k) { pg(k) = 0; });
-      this->prepare(t, a, base, n, s, true);
+      this->template prepare<Tab>(t, a, base, n, s, true);
       AtomTotals<Acc> part;
       Kokkos::parallel_reduce(
-          Kokkos::TeamThreadRange(t, F),
-          [&](const int c, AtomTotals<Acc>& acc) { channel(a, c, base, n, s, pg, want_pg, acc); },
+          Kokkos::TeamThreadRange(t, this->F),
+          [&](const int c, AtomTotals<Acc>& acc) { channel<Tab>(a, c, base, n, s, pg, want_pg, acc); },
           part);
       total += part;
       if (want_pg) {
@@ -272,6 +310,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
   }
 
   // Channel c of atom a over one chunk of edges.
+  template <bool Tab>
   KOKKOS_INLINE_FUNCTION void channel(int a, int c, int base, int n,
                                       const typename Base::Radial& s, const AccScratch& pg,
                                       bool want_pg, AtomTotals<Acc>& acc) const {
@@ -285,12 +324,11 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     }
     Real cb[3] = {0, 0, 0}, vbi[3] = {0, 0, 0};
     for (int e = 0; e < n; ++e) {
-      if (s.fc(e) < 0) continue;
       const int k = this->nbrs(base + e);
       double r[3];
       Real d, u[3], w[3], dw[3], xsK, xRK, xvK;
-      this->geometry(a, k, r, d, u);
-      this->filter(c, e, s, w, dw, true);
+      if (!this->geometry(a, k, r, d, u)) continue;
+      this->template filter<Tab>(c, e, d, s, w, dw, true);
       this->context(k, c, xsK, xRK, xvK);
       const Real sbK = Smb(k, c);
       Real vbK[3], pA = 0, qA = 0, pK = 0, qK = 0;

@@ -45,7 +45,9 @@ class Engine {
     AccMat pair_grad;                       // [nnz, 3], dE/dr_ij per neighbour-list entry, on request
   };
 
-  explicit Engine(const ModelSpec& spec) : spec_(spec), m_(spec), update_(m_) {}
+  // table_points > 0: tabulated radial filters with that many intervals (filter_table.h).
+  explicit Engine(const ModelSpec& spec, int table_points = 0)
+      : spec_(spec), m_(spec, table_points), update_(m_) {}
 
   const ModelSpec& spec() const { return spec_; }
   double cutoff() const { return spec_.cutoff; }
@@ -72,8 +74,11 @@ class Engine {
   M2 Sfin_, Vfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
   AccMat vir_;  // [nlocal, 6] per-atom virial of receiver edges, summed over layers
 
+  // Runs an edge kernel (MessageForward / MessageBackward) on the filter kind of the model.
   template <class Functor>
-  Kokkos::TeamPolicy<Exec> edge_policy(int nlocal, const Functor& f, size_t scratch) const;
+  void launch_edges(const char* name, int nlocal, const Functor& f, size_t scratch) const;
+  template <class Tag, class Functor>
+  Kokkos::TeamPolicy<Exec, Tag> edge_policy(int nlocal, const Functor& f, size_t scratch) const;
 };
 
 }  // namespace mlff

@@ -88,8 +88,16 @@ EdgeCommon<Exec, Real, typename Exec::memory_space> Engine<Exec, Real, Acc>::edg
     e.off[0] = 0, e.off[1] = 2 * e.F, e.off[2] = e.F;
   }
   // Edges per chunk: enough to amortise the team's barriers, small enough that the distiller's
-  // hidden layer (2 H numbers per edge) stays in fast scratch memory.
+  // hidden layer (2 H numbers per edge) stays in fast scratch memory. A tabulated filter needs
+  // no scratch: one chunk is then most atoms' whole neighbour list.
   e.chunk = e.painn ? 32 : 8;
+  if (m_.table_points > 0) {
+    e.tab = true;
+    e.T = L.table;
+    e.N = m_.table_points;
+    e.inv_h = static_cast<Real>(e.N / spec_.cutoff);
+    e.chunk = 64;
+  }
   return e;
 }
 
@@ -130,17 +138,28 @@ void Engine<Exec, Real, Acc>::reduce_virial(int nlocal, Output& out) {
 // One team per local atom; on GPUs a team's threads cover the feature channels (at most F of
 // them: more would idle), on host back ends Kokkos picks.
 template <class Exec, class Real, class Acc>
-template <class Functor>
-Kokkos::TeamPolicy<Exec> Engine<Exec, Real, Acc>::edge_policy(int nlocal, const Functor& f,
-                                                              size_t scratch) const {
+template <class Tag, class Functor>
+Kokkos::TeamPolicy<Exec, Tag> Engine<Exec, Real, Acc>::edge_policy(int nlocal, const Functor& f,
+                                                                   size_t scratch) const {
+  using Policy = Kokkos::TeamPolicy<Exec, Tag>;
   const auto per_team = Kokkos::PerTeam(scratch);
   if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible)
-    return Kokkos::TeamPolicy<Exec>(nlocal, Kokkos::AUTO).set_scratch_size(0, per_team);
-  Kokkos::TeamPolicy<Exec> probe(nlocal, 1);
+    return Policy(nlocal, Kokkos::AUTO).set_scratch_size(0, per_team);
+  Policy probe(nlocal, 1);
   probe.set_scratch_size(0, per_team);
   const int most = probe.team_size_max(f, Kokkos::ParallelForTag());
   const int want = (m_.F + 31) / 32 * 32;
-  return Kokkos::TeamPolicy<Exec>(nlocal, want < most ? want : most).set_scratch_size(0, per_team);
+  return Policy(nlocal, want < most ? want : most).set_scratch_size(0, per_team);
+}
+
+template <class Exec, class Real, class Acc>
+template <class Functor>
+void Engine<Exec, Real, Acc>::launch_edges(const char* name, int nlocal, const Functor& f,
+                                           size_t scratch) const {
+  if (m_.table_points > 0)
+    Kokkos::parallel_for(name, edge_policy<TabulatedFilter>(nlocal, f, scratch), f);
+  else
+    Kokkos::parallel_for(name, edge_policy<ExactFilter>(nlocal, f, scratch), f);
 }
 
 template <class Exec, class Real, class Acc>
@@ -185,7 +204,7 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
     static_cast<EdgeCommon<Exec, Real, Mem>&>(msg) = edge_setup(l, in, C);
     msg.Sm = Sm_[l];
     msg.Vm = Vm_[l];
-    Kokkos::parallel_for("mlff::message_forward", edge_policy(nl, msg, msg.radial_bytes()), msg);
+    launch_edges("mlff::message_forward", nl, msg, msg.radial_bytes());
     const bool last = l + 1 == L;
     update_.forward(nl, l, Sm_[l], Vm_[l], last ? Sfin_ : S_[l + 1], last ? Vfin_ : V_[l + 1]);
     if (!last) {
@@ -235,7 +254,7 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
     bwd.f = out.f;
     bwd.vir = vir_;
     bwd.pair_grad = out.pair_grad;
-    Kokkos::parallel_for("mlff::message_backward", edge_policy(nl, bwd, bwd.scratch_bytes()), bwd);
+    launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes());
     if (painn) ctx_mlp_.backward(nl, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
     std::swap(Sbo_, Sbi_);
     std::swap(Vbo_, Vbi_);

@@ -48,7 +48,7 @@ class Runner : public PaiNNRunner {
   using Acc = typename EngineT::AccMat::value_type;
 
  public:
-  explicit Runner(const ModelSpec& spec) : engine_(spec) {}
+  Runner(const ModelSpec& spec, int table_points) : engine_(spec, table_points) {}
 
   void compute(const HostFrame& fr, HostComm& comm, bool want_pair_grad,
                HostResult& out) override {
@@ -122,11 +122,11 @@ class Runner : public PaiNNRunner {
 }  // namespace
 
 std::unique_ptr<PaiNNRunner> PaiNNRunner::create(const ModelSpec& spec,
-                                                 const std::string& precision) {
+                                                 const std::string& precision, int table_points) {
   switch (parse_precision(precision)) {
-    case Precision::FP64: return std::make_unique<Runner<EngineFP64>>(spec);
-    case Precision::FP32: return std::make_unique<Runner<EngineFP32>>(spec);
-    case Precision::Mixed: return std::make_unique<Runner<EngineMixed>>(spec);
+    case Precision::FP64: return std::make_unique<Runner<EngineFP64>>(spec, table_points);
+    case Precision::FP32: return std::make_unique<Runner<EngineFP32>>(spec, table_points);
+    case Precision::Mixed: return std::make_unique<Runner<EngineMixed>>(spec, table_points);
   }
   throw std::invalid_argument("unknown precision '" + precision + "'");
 }

@@ -41,8 +41,10 @@ class HostComm {
 class PaiNNRunner {
  public:
   virtual ~PaiNNRunner() = default;
-  // precision: "fp64", "fp32" or "mixed" (throws std::invalid_argument otherwise).
-  static std::unique_ptr<PaiNNRunner> create(const ModelSpec& spec, const std::string& precision);
+  // precision: "fp64", "fp32" or "mixed" (throws std::invalid_argument otherwise);
+  // table_points > 0: tabulated radial filters (engine/filter_table.h).
+  static std::unique_ptr<PaiNNRunner> create(const ModelSpec& spec, const std::string& precision,
+                                             int table_points = 0);
 
   virtual void compute(const HostFrame& frame, HostComm& comm, bool want_pair_grad,
                        HostResult& out) = 0;

@@ -84,12 +84,13 @@ void PairMLFFPaiNN::allocate()
 }
 
 /* ----------------------------------------------------------------------
-   pair_style mlff/painn [precision fp64|fp32|mixed]
+   pair_style mlff/painn [precision fp64|fp32|mixed] [table N]
 ------------------------------------------------------------------------- */
 
 void PairMLFFPaiNN::settings(int narg, char **arg)
 {
   precision_ = "fp64";
+  table_points_ = 0;
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
     if (iarg + 1 >= narg) error->all(FLERR, "Illegal pair_style mlff/painn command: keyword '{}' needs a value", key);
@@ -97,8 +98,12 @@ void PairMLFFPaiNN::settings(int narg, char **arg)
       precision_ = arg[iarg + 1];
       if (precision_ != "fp64" && precision_ != "fp32" && precision_ != "mixed")
         error->all(FLERR, "Illegal pair_style mlff/painn precision '{}': use fp64, fp32 or mixed", precision_);
+    } else if (key == "table") {
+      table_points_ = utils::inumeric(FLERR, arg[iarg + 1], false, lmp);
+      if (table_points_ < 0 || (table_points_ > 0 && table_points_ < 64) || table_points_ > 1000000)
+        error->all(FLERR, "Illegal pair_style mlff/painn table {}: use 0 (no table) or 64 to 1000000 intervals", table_points_);
     } else {
-      error->all(FLERR, "Illegal pair_style mlff/painn command: unknown keyword '{}' (known: precision)", key);
+      error->all(FLERR, "Illegal pair_style mlff/painn command: unknown keyword '{}' (known: precision, table)", key);
     }
   }
   runner_.reset();    // a new precision needs a new engine: pair_coeff builds it
@@ -153,16 +158,17 @@ void PairMLFFPaiNN::coeff(int narg, char **arg)
 
   ensure_kokkos();
   try {
-    runner_ = mlff::PaiNNRunner::create(spec, precision_);
+    runner_ = mlff::PaiNNRunner::create(spec, precision_, table_points_);
   } catch (std::exception &e) {
     error->all(FLERR, "pair_coeff mlff/painn: cannot set up the engine for {}: {}", model_file_, e.what());
   }
   cutoff_ = spec.cutoff;
 
   if (comm->me == 0)
-    utils::logmesg(lmp, "mlff/painn: {} ({}, {} features, {} layers, cutoff {} A; elements{}), precision {}, Kokkos {}\n",
+    utils::logmesg(lmp, "mlff/painn: {} ({}, {} features, {} layers, cutoff {} A; elements{}), precision {}, radial filters {}, Kokkos {}\n",
                    model_file_, mlff::family_name(spec.family), spec.features, spec.layers, cutoff_, elements,
-                   precision_, runner_->execution_space());
+                   precision_, table_points_ ? fmt::format("tabulated ({} intervals)", table_points_) : std::string("exact"),
+                   runner_->execution_space());
 }
 
 /* ---------------------------------------------------------------------- */

@@ -48,6 +48,7 @@ class PairMLFFPaiNN : public Pair {
 
  protected:
   std::string precision_ = "fp64";
+  int table_points_ = 0;             // tabulated radial filters (intervals); 0 = exact
   std::string model_file_;
   double cutoff_ = 0.0;
   std::vector<int> type_species_;    // LAMMPS type -> model species index, -1 = NULL

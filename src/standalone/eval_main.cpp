@@ -16,7 +16,7 @@ using nlohmann::json;
 
 const char* kUsage =
     "usage: mlff_painn_eval --model MODEL.json --structure STRUCTURE.json "
-    "[--precision fp64|fp32|mixed]\n"
+    "[--precision fp64|fp32|mixed] [--table N]\n"
     "STRUCTURE.json: {\"symbols\": [..], \"positions\": [[x,y,z],..], "
     "\"cell\": [[..],[..],[..]] or null, \"pbc\": [bool,bool,bool]}\n";
 
@@ -55,8 +55,8 @@ mlff::System read_structure(const std::string& path, const mlff::ModelSpec& spec
 }
 
 template <class EngineT>
-json run(const mlff::ModelSpec& spec, const mlff::System& sys) {
-  EngineT engine(spec);
+json run(const mlff::ModelSpec& spec, const mlff::System& sys, int table) {
+  EngineT engine(spec, table);
   const mlff::Result r = mlff::evaluate(engine, sys);
   json out;
   out["energy"] = r.energy;
@@ -72,11 +72,11 @@ json run(const mlff::ModelSpec& spec, const mlff::System& sys) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, structure, precision = "fp64";
+  std::string model, structure, precision = "fp64", table = "0";
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
-    if ((a == "--model" || a == "--structure" || a == "--precision") && k + 1 < argc) {
-      (a == "--model" ? model : a == "--structure" ? structure : precision) = argv[++k];
+    if ((a == "--model" || a == "--structure" || a == "--precision" || a == "--table") && k + 1 < argc) {
+      (a == "--model" ? model : a == "--structure" ? structure : a == "--table" ? table : precision) = argv[++k];
     } else if (a == "-h" || a == "--help") {
       std::cout << kUsage;
       return 0;
@@ -96,9 +96,9 @@ int main(int argc, char** argv) {
     const mlff::System sys = read_structure(structure, spec);
     json out;
     switch (mlff::parse_precision(precision)) {
-      case mlff::Precision::FP64: out = run<mlff::EngineFP64>(spec, sys); break;
-      case mlff::Precision::FP32: out = run<mlff::EngineFP32>(spec, sys); break;
-      case mlff::Precision::Mixed: out = run<mlff::EngineMixed>(spec, sys); break;
+      case mlff::Precision::FP64: out = run<mlff::EngineFP64>(spec, sys, std::stoi(table)); break;
+      case mlff::Precision::FP32: out = run<mlff::EngineFP32>(spec, sys, std::stoi(table)); break;
+      case mlff::Precision::Mixed: out = run<mlff::EngineMixed>(spec, sys, std::stoi(table)); break;
     }
     std::cout << out.dump() << "\n";
   } catch (const std::exception& e) {

@@ -287,6 +287,24 @@ def test_reduced_precision_close_to_fp64(lmp, plugin, models, tmp_path):
         assert rel(got["forces"], ref["forces"]) <= 1e-4, prec
 
 
+def test_tabulated_filters_close_to_exact(lmp, plugin, models, tmp_path):
+    """`table N`: each layer's radial filter from an exact-derivative cubic table (fp64 here;
+    the engine tests check that forces are the derivative of the tabulated energy)."""
+    for fam in ("painn", "distiller"):
+        ref = lammps_eval(lmp, plugin, models[fam], "liquid", tmp_path)
+        got = lammps_eval(lmp, plugin, models[fam], "liquid", tmp_path, precision="fp64 table 4096")
+        assert rel(got["energy"], ref["energy"]) <= 1e-10, fam
+        assert rel(got["forces"], ref["forces"]) <= 1e-8, fam
+        assert "radial filters tabulated (4096 intervals)" in got["out"], got["out"][-800:]
+
+
+def test_error_bad_table(lmp, plugin, models, tmp_path):
+    line = error_of(lmp, plugin, tmp_path, f"* * {models['painn']} C H O",
+                    pair_style="mlff/painn table 10")
+    assert line == ("ERROR: Illegal pair_style mlff/painn table 10: use 0 (no table) or 64 to "
+                    "1000000 intervals"), line
+
+
 # ------------------------------------------------------------------- hybrid/overlay ------
 def test_null_type_under_hybrid_overlay(lmp, plugin, engine, models, tmp_path):
     """Type 3 (O) mapped to NULL: the model sees only C and H atoms, as if O were absent."""

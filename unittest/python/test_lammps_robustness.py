@@ -95,7 +95,7 @@ run 0
 
 @pytest.mark.parametrize("args,expected", [
     ("precision", "Illegal pair_style mlff/painn command: keyword 'precision' needs a value"),
-    ("cutoff 5.0", "Illegal pair_style mlff/painn command: unknown keyword 'cutoff' (known: precision)"),
+    ("cutoff 5.0", "Illegal pair_style mlff/painn command: unknown keyword 'cutoff' (known: precision, table)"),
 ])
 def test_error_pair_style_arguments(lmp, plugin, args, expected, tmp_path):
     molecule_data(tmp_path)
