@@ -8,6 +8,7 @@
 //
 //   mlff_painn_bench --model M.json --system S.sys [--precision fp64|fp32|mixed]
 //                    [--path resident|host|both] [--warmup 3] [--repeat 20] [--profile 1]
+//                    [--table N]   (tabulated radial filters, N intervals; 0 = exact)
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -193,36 +194,16 @@ struct Report {
 };
 
 template <class EngineT>
-Report run_resident(const mlff::ModelSpec& spec, const mlff::NeighborData& nd, int warmup,
-                    int repeat) {
+Report run_resident(const mlff::ModelSpec& spec, int table, const mlff::NeighborData& nd,
+                    int warmup, int repeat) {
   using Mem = typename EngineT::Mem;
   using Real = typename EngineT::M2::value_type;
   const size_t before = device_bytes_in_use();
-  const int nl = nd.nlocal, na = static_cast<int>(nd.x.size());
-  Kokkos::View<double**, Kokkos::LayoutRight, Mem> x("x", na, 3);
-  Kokkos::View<int*, Mem> sp("species", na), off("offsets", nl + 1), nb("nbrs", nd.nbrs.size()),
-      owner("owner", nd.owner.size());
-  {
-    auto hx = Kokkos::create_mirror_view(x);
-    for (int a = 0; a < na; ++a)
-      for (int k = 0; k < 3; ++k) hx(a, k) = nd.x[a][k];
-    Kokkos::deep_copy(x, hx);
-    using HostInts = Kokkos::View<const int*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-    Kokkos::deep_copy(sp, HostInts(nd.species.data(), na));
-    Kokkos::deep_copy(off, HostInts(nd.offsets.data(), nl + 1));
-    Kokkos::deep_copy(nb, HostInts(nd.nbrs.data(), nd.nbrs.size()));
-    Kokkos::deep_copy(owner, HostInts(nd.owner.data(), nd.owner.size()));
-  }
-  EngineT engine(spec);
-  typename EngineT::Input in;
-  in.x = x;
-  in.species = sp;
-  in.offsets = off;
-  in.nbrs = nb;
-  in.nlocal = nl;
-  in.nall = na;
+  const mlff::DeviceFrame<Mem> frame(nd);
+  EngineT engine(spec, table);
+  const typename EngineT::Input in = frame.template input<EngineT>();
   typename EngineT::Output out;
-  mlff::OwnerMapExchange<mlff::ExecSpace, Real> exch(nl, owner);
+  mlff::OwnerMapExchange<mlff::ExecSpace, Real> exch(nd.nlocal, frame.owner);
   Report r;
   r.path = "resident";
   const auto t = time_us([&] { engine.compute(in, exch, out); }, warmup, repeat);
@@ -234,10 +215,10 @@ Report run_resident(const mlff::ModelSpec& spec, const mlff::NeighborData& nd, i
   return r;
 }
 
-Report run_host(const mlff::ModelSpec& spec, const std::string& precision,
+Report run_host(const mlff::ModelSpec& spec, const std::string& precision, int table,
                 const mlff::NeighborData& nd, int warmup, int repeat) {
   const size_t before = device_bytes_in_use();
-  auto runner = mlff::PaiNNRunner::create(spec, precision);
+  auto runner = mlff::PaiNNRunner::create(spec, precision, table);
   std::vector<double> x;
   for (const auto& p : nd.x) x.insert(x.end(), p.begin(), p.end());
   mlff::HostFrame fr;
@@ -263,7 +244,7 @@ Report run_host(const mlff::ModelSpec& spec, const std::string& precision,
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> opt = {{"precision", "fp64"}, {"path", "both"},
+  std::map<std::string, std::string> opt = {{"precision", "fp64"}, {"path", "both"}, {"table", "0"},
                                             {"warmup", "3"}, {"repeat", "20"}};
   for (int k = 1; k + 1 < argc; k += 2) {
     std::string key = argv[k];
@@ -293,19 +274,20 @@ int main(int argc, char** argv) {
     const bool profile = opt.count("profile") && opt["profile"] == "1";
     if (profile) KernelClock::install();
     const std::string prec = opt["precision"];
+    const int table = std::stoi(opt["table"]);
     std::vector<Report> reports;
     if (opt["path"] != "host") {
-      if (prec == "fp64") reports.push_back(run_resident<mlff::EngineFP64>(spec, nd, warmup, repeat));
-      if (prec == "fp32") reports.push_back(run_resident<mlff::EngineFP32>(spec, nd, warmup, repeat));
-      if (prec == "mixed") reports.push_back(run_resident<mlff::EngineMixed>(spec, nd, warmup, repeat));
+      if (prec == "fp64") reports.push_back(run_resident<mlff::EngineFP64>(spec, table, nd, warmup, repeat));
+      if (prec == "fp32") reports.push_back(run_resident<mlff::EngineFP32>(spec, table, nd, warmup, repeat));
+      if (prec == "mixed") reports.push_back(run_resident<mlff::EngineMixed>(spec, table, nd, warmup, repeat));
     }
-    if (opt["path"] != "resident") reports.push_back(run_host(spec, prec, nd, warmup, repeat));
+    if (opt["path"] != "resident") reports.push_back(run_host(spec, prec, table, nd, warmup, repeat));
     const int n = nd.nlocal;
     for (const auto& r : reports) {
       std::cout << "{\"model\": \"" << opt["model"] << "\", \"family\": \"" << mlff::family_name(spec.family)
                 << "\", \"system\": \"" << opt["system"] << "\", \"atoms\": " << n
                 << ", \"ghosts\": " << nd.x.size() - n << ", \"edges\": " << nd.nbrs.size()
-                << ", \"precision\": \"" << prec << "\", \"path\": \"" << r.path
+                << ", \"precision\": \"" << prec << "\", \"table\": " << table << ", \"path\": \"" << r.path
                 << "\", \"space\": \"" << mlff::ExecSpace::name() << "\", \"energy\": " << std::setprecision(17)
                 << r.energy << std::setprecision(6) << ", \"median_us\": " << r.median_us
                 << ", \"min_us\": " << r.min_us << ", \"atom_steps_per_s\": " << n / (r.median_us * 1e-6)

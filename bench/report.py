@@ -24,19 +24,20 @@ def table(rows):
             k = (r["family"], r["atoms"])
             if best_torch[k] is None or r["median_us"] < best_torch[k]:
                 best_torch[k] = r["median_us"]
-    out = ["| system | atoms | edges | family | precision | path | µs/step | M atom-steps/s | "
-           "GPU bytes/atom | speed-up vs best PyTorch |", "|" + " --- |" * 10]
+    out = ["| system | atoms | edges | family | precision | radial filter | path | µs/step | "
+           "M atom-steps/s | GPU bytes/atom | speed-up vs best PyTorch |", "|" + " --- |" * 11]
     for r in sorted(rows, key=lambda r: (r.get("family", ""), r.get("atoms", 0), r.get("path", ""),
-                                         r.get("precision", ""))):
+                                         r.get("precision", ""), r.get("table", 0))):
+        filt = f"table {r['table']}" if r.get("table") else "exact"
         if "median_us" not in r:
             out.append(f"| {label(r) if 'system' in r else '?'} | {r.get('atoms', '')} | "
                        f"{r.get('edges', '')} | {r.get('family', '')} | {r.get('precision', '')} | "
-                       f"{r.get('path', '')} | {r.get('error', 'failed')} | | | |")
+                       f"{filt} | {r.get('path', '')} | {r.get('error', 'failed')} | | | |")
             continue
         bt = best_torch[(r["family"], r["atoms"])]
         ratio = "" if r["path"].startswith("torch") or bt is None else f"{bt / r['median_us']:.1f}×"
         out.append(f"| {label(r)} | {r['atoms']} | {r['edges']} | {r['family']} | {r['precision']} | "
-                   f"{r['path']} | {r['median_us']:.1f} | {r['atom_steps_per_s'] / 1e6:.3f} | "
+                   f"{filt} | {r['path']} | {r['median_us']:.1f} | {r['atom_steps_per_s'] / 1e6:.3f} | "
                    f"{r['device_bytes'] / r['atoms']:.0f} | {ratio} |")
     return "\n".join(out)
 
@@ -50,7 +51,8 @@ def plot(rows, path):
         series = defaultdict(list)
         for r in rows:
             if r.get("family") == fam and "median_us" in r and "water" in r["system"]:
-                series[f"{r['path']} {r['precision']}"].append((r["atoms"], r["atom_steps_per_s"]))
+                filt = f" table {r['table']}" if r.get("table") else ""
+                series[f"{r['path']} {r['precision']}{filt}"].append((r["atoms"], r["atom_steps_per_s"]))
         for name, pts in sorted(series.items()):
             pts.sort()
             ax.loglog(*zip(*pts), "o-" if not name.startswith("torch") else "s--", label=name)

@@ -19,44 +19,52 @@ struct Result {
   size_t pairs = 0;
 };
 
+// Ghosts and neighbours of a System (build_neighbors) in an engine's memory space, with the
+// owner map that fills ghost rows there.
+template <class Mem>
+struct DeviceFrame {
+  Kokkos::View<double**, Kokkos::LayoutRight, Mem> x;
+  Kokkos::View<int*, Mem> species, offsets, nbrs, owner;
+  int nlocal = 0, nall = 0;
+
+  explicit DeviceFrame(const NeighborData& nd)
+      : x("x", nd.x.size(), 3), species("species", nd.x.size()), offsets("offsets", nd.nlocal + 1),
+        nbrs("nbrs", nd.nbrs.size()), owner("owner", nd.owner.size()), nlocal(nd.nlocal),
+        nall(static_cast<int>(nd.x.size())) {
+    auto hx = Kokkos::create_mirror_view(x);
+    for (int a = 0; a < nall; ++a)
+      for (int k = 0; k < 3; ++k) hx(a, k) = nd.x[a][k];
+    Kokkos::deep_copy(x, hx);
+    using HostInts = Kokkos::View<const int*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+    Kokkos::deep_copy(species, HostInts(nd.species.data(), nd.species.size()));
+    Kokkos::deep_copy(offsets, HostInts(nd.offsets.data(), nd.offsets.size()));
+    Kokkos::deep_copy(nbrs, HostInts(nd.nbrs.data(), nd.nbrs.size()));
+    Kokkos::deep_copy(owner, HostInts(nd.owner.data(), nd.owner.size()));
+  }
+
+  template <class EngineT>
+  typename EngineT::Input input() const {
+    typename EngineT::Input in;
+    in.x = x;
+    in.species = species;
+    in.offsets = offsets;
+    in.nbrs = nbrs;
+    in.nlocal = nlocal;
+    in.nall = nall;
+    return in;
+  }
+};
+
 template <class EngineT>
 Result evaluate(EngineT& engine, const System& sys, double skin = 0.0) {
   using Mem = typename EngineT::Mem;
-  using Acc = typename EngineT::AccMat::value_type;
   using Real = typename EngineT::M2::value_type;
   const NeighborData nd = build_neighbors(sys, engine.cutoff() + skin);
-  const int nl = nd.nlocal, na = static_cast<int>(nd.x.size());
-
-  Kokkos::View<double**, Kokkos::LayoutRight, Mem> x("x", na, 3);
-  Kokkos::View<int*, Mem> sp("species", na), off("offsets", nl + 1), nb("nbrs", nd.nbrs.size()),
-      owner("owner", nd.owner.size());
-  auto hx = Kokkos::create_mirror_view(x);
-  auto hs = Kokkos::create_mirror_view(sp);
-  auto ho = Kokkos::create_mirror_view(off);
-  auto hn = Kokkos::create_mirror_view(nb);
-  auto hw = Kokkos::create_mirror_view(owner);
-  for (int a = 0; a < na; ++a) {
-    for (int k = 0; k < 3; ++k) hx(a, k) = nd.x[a][k];
-    hs(a) = nd.species[a];
-  }
-  for (int i = 0; i <= nl; ++i) ho(i) = nd.offsets[i];
-  for (size_t k = 0; k < nd.nbrs.size(); ++k) hn(k) = nd.nbrs[k];
-  for (size_t g = 0; g < nd.owner.size(); ++g) hw(g) = nd.owner[g];
-  Kokkos::deep_copy(x, hx);
-  Kokkos::deep_copy(sp, hs);
-  Kokkos::deep_copy(off, ho);
-  Kokkos::deep_copy(nb, hn);
-  Kokkos::deep_copy(owner, hw);
-
-  typename EngineT::Input in;
-  in.x = x;
-  in.species = sp;
-  in.offsets = off;
-  in.nbrs = nb;
-  in.nlocal = nl;
-  in.nall = na;
+  const int nl = nd.nlocal;
+  const DeviceFrame<Mem> frame(nd);
+  const typename EngineT::Input in = frame.template input<EngineT>();
   typename EngineT::Output out;
-  OwnerMapExchange<ExecSpace, Real> exch(nl, owner);
+  OwnerMapExchange<ExecSpace, Real> exch(nl, frame.owner);
   engine.compute(in, exch, out);
 
   Result r;
