@@ -2,7 +2,9 @@
 // adapts HostComm to the engine's GhostExchange, and copies results back.
 #include "painn_runner.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 
 #include "../engine/engine_instances.h"
 
@@ -19,26 +21,50 @@ void grow2(View& v, size_t n, size_t w, const char* name) {
   if (v.extent(0) < n || v.extent(1) != w) v = View(std::string(name), n + n / 8 + 16, w);
 }
 
-// The engine's ghost exchange, routed through host memory to the caller's HostComm.
+// Host-side buffers of the ghost exchange, kept across calls.
+template <class Real>
+struct HostStaging {
+  Kokkos::View<Real**, Kokkos::LayoutRight, Kokkos::HostSpace> rows;  // engine rows on the host
+  std::vector<double> buf;                                            // the same in double
+};
+
+// The engine's ghost exchange, routed through host memory to the caller's HostComm. Owners'
+// rows are local, so only local rows go to the host and only ghost rows come back; an engine
+// that already keeps double rows in host memory hands them to the HostComm as they are.
 template <class Real, class Mem>
 class HostCommExchange : public GhostExchange<Real, Mem> {
  public:
-  HostCommExchange(HostComm& comm, int nall) : comm_(comm), nall_(nall) {}
+  HostCommExchange(HostComm& comm, int nlocal, int nall, HostStaging<Real>& staging)
+      : comm_(comm), nlocal_(nlocal), nall_(nall), st_(staging) {}
 
   void forward(const Mat<Real, Mem>& a) override {
     const int w = static_cast<int>(a.extent(1));
-    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
-    buf_.resize(size_t(nall_) * w);
-    for (size_t k = 0; k < buf_.size(); ++k) buf_[k] = static_cast<double>(h.data()[k]);
-    comm_.forward(buf_.data(), w);
-    for (size_t k = 0; k < buf_.size(); ++k) h.data()[k] = static_cast<Real>(buf_[k]);
-    Kokkos::deep_copy(a, h);
+    if constexpr (std::is_same_v<Real, double> &&
+                  Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible) {
+      comm_.forward(a.data(), w);
+      return;
+    }
+    if (st_.rows.extent(0) < size_t(nall_) || st_.rows.extent(1) != size_t(w))
+      st_.rows = decltype(st_.rows)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "mlff::staging"),
+                                    nall_ + nall_ / 8 + 16, w);
+    const auto locals = std::make_pair(0, nlocal_), ghosts = std::make_pair(nlocal_, nall_);
+    Kokkos::deep_copy(Kokkos::subview(st_.rows, locals, Kokkos::ALL()), Kokkos::subview(a, locals, Kokkos::ALL()));
+    if constexpr (std::is_same_v<Real, double>) {
+      comm_.forward(st_.rows.data(), w);
+    } else {  // the HostComm speaks double
+      const size_t local_end = size_t(nlocal_) * w, end = size_t(nall_) * w;
+      st_.buf.resize(end);
+      std::copy(st_.rows.data(), st_.rows.data() + local_end, st_.buf.begin());
+      comm_.forward(st_.buf.data(), w);
+      std::copy(st_.buf.begin() + local_end, st_.buf.begin() + end, st_.rows.data() + local_end);
+    }
+    Kokkos::deep_copy(Kokkos::subview(a, ghosts, Kokkos::ALL()), Kokkos::subview(st_.rows, ghosts, Kokkos::ALL()));
   }
 
  private:
   HostComm& comm_;
-  int nall_;
-  std::vector<double> buf_;
+  int nlocal_, nall_;
+  HostStaging<Real>& st_;
 };
 
 template <class EngineT>
@@ -73,7 +99,7 @@ class Runner : public PaiNNRunner {
     in.nlocal = nl;
     in.nall = na;
     in.want_pair_grad = want_pair_grad;
-    HostCommExchange<Real, Mem> exch(comm, na);
+    HostCommExchange<Real, Mem> exch(comm, nl, na, staging_);
     engine_.compute(in, exch, res_);
 
     out.energy = res_.energy;
@@ -90,7 +116,8 @@ class Runner : public PaiNNRunner {
   size_t memory_bytes() const override {
     return engine_.workspace_bytes() + x_.span() * sizeof(double) +
            (sp_.span() + off_.span() + nb_.span()) * sizeof(int) +
-           (res_.eatom.span() + res_.f.span() + res_.pair_grad.span()) * sizeof(Acc);
+           (res_.eatom.span() + res_.f.span() + res_.pair_grad.span()) * sizeof(Acc) +
+           staging_.rows.span() * sizeof(Real) + staging_.buf.capacity() * sizeof(double);
   }
 
   std::string execution_space() const override { return ExecSpace::name(); }
@@ -114,6 +141,7 @@ class Runner : public PaiNNRunner {
   }
 
   EngineT engine_;
+  HostStaging<Real> staging_;
   Kokkos::View<double**, Kokkos::LayoutRight, Mem> x_;
   Kokkos::View<int*, Mem> sp_, off_, nb_;
   typename EngineT::Output res_;
