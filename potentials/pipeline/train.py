@@ -27,7 +27,10 @@ class Dataset:
     """Configurations of one npz split, with all-pairs-within-r_c neighbour lists (no cell)."""
 
     def __init__(self, path, cutoff):
-        d = np.load(path)
+        # Read each array once: indexing the lazy NpzFile in the loop below would decompress the
+        # whole array for every configuration and keep a full copy alive behind every slice.
+        with np.load(path) as f:
+            d = {k: f[k] for k in f.files}
         self.teacher = str(d["teacher"])
         n = d["natoms"]
         start = np.concatenate([[0], np.cumsum(n)])
