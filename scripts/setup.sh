@@ -54,7 +54,7 @@ LMP_SRC=$(dirname "$(dirname "$(dirname "$LMP")")")/source/src
 
 mkdir -p "$BUILD"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLFF_PYTHON="$PY" \
-  -DMLFF_LAMMPS_SOURCE_DIR="$LMP_SRC" -DMLFF_LAMMPS_EXECUTABLE="$LMP" -DMLFF_FUZZ=ON \
+  -DMLFF_LAMMPS_SOURCE_DIR="$LMP_SRC" -DMLFF_LAMMPS_EXECUTABLE="$LMP" -DMLFF_LAMMPS_KOKKOS=ON -DMLFF_FUZZ=ON \
   > "$BUILD/configure.log" 2>&1 ||
   { cat "$BUILD/configure.log"; exit 1; }
 cmake --build "$BUILD"

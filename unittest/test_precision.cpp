@@ -75,3 +75,36 @@ TEST(Memory, WorkspaceDoesNotGrowWithNeighbours) {
 }
 
 }  // namespace
+
+namespace {
+
+// The size named when a device runs out of memory is the workspace the engine then allocates.
+template <class EngineT>
+void check_estimate(Family fam, const char* label) {
+  ModelOptions o;
+  o.family = fam;
+  o.F = 32;
+  o.L = 3;
+  o.cutoff = 4.0;
+  const ModelSpec spec = random_model(o);
+  EngineT engine(spec);
+  std::mt19937 g(5);
+  System s = random_molecule(g, 40, 7.0, 0.9);
+  s.cell = {{{7.0, 0, 0}, {0, 7.0, 0}, {0, 0, 7.0}}};
+  s.pbc = {true, true, true};
+  const NeighborData nd = build_neighbors(s, spec.cutoff);
+  const size_t predicted = engine.estimate_bytes(nd.nlocal, static_cast<int>(nd.x.size()));
+  const Result r = evaluate(engine, s);
+  const double ratio = double(predicted) / double(r.workspace_bytes);
+  figure((std::string(label) + " predicted / allocated workspace").c_str(), ratio);
+  EXPECT_GT(static_cast<int>(nd.x.size()), nd.nlocal) << "the box should have ghosts";
+  EXPECT_NEAR(ratio, 1.0, 0.10);
+}
+
+TEST(Memory, EstimateMatchesWorkspace) {
+  check_estimate<EngineFP64>(Family::PaiNN, "painn fp64");
+  check_estimate<EngineFP32>(Family::PaiNN, "painn fp32");
+  check_estimate<EngineMixed>(Family::Distiller, "distiller mixed");
+}
+
+}  // namespace

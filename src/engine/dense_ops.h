@@ -4,6 +4,7 @@
 #pragma once
 
 #include <Kokkos_Core.hpp>  // first: it defines KOKKOS_ENABLE_CUDA
+#include <algorithm>
 #include <stdexcept>
 #include <type_traits>
 #include <string>
@@ -116,6 +117,18 @@ void dense_backward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, M
         for (int o = 0; o < out; ++o) acc += W(o, i) * Ybar(r, o);
         Xbar(r, i) = accumulate ? Xbar(r, i) + acc : acc;
       });
+}
+
+// Numbers per row that MlpRunner keeps for `layers` after a forward and a backward pass:
+// pre-activations of every layer, activations of all but the last, two alternating gradients.
+template <class Real, class Mem>
+size_t mlp_row_width(const std::vector<const DeviceLinear<Real, Mem>*>& layers) {
+  size_t w = 0, grad[2] = {0, 0};
+  for (size_t k = 0; k < layers.size(); ++k) {
+    w += layers[k]->out * (k + 1 < layers.size() ? 2 : 1);
+    if (k > 0) grad[k % 2] = std::max<size_t>(grad[k % 2], layers[k - 1]->out);
+  }
+  return w + grad[0] + grad[1];
 }
 
 // A stack of dense layers with `act` between them (none after the last).

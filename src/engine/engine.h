@@ -57,6 +57,9 @@ class Engine {
 
   // Bytes held by the engine's per-atom arrays and workspaces after the last compute.
   size_t workspace_bytes() const;
+  // What workspace_bytes() will be for nlocal local and nall atoms in all, before any compute:
+  // named in the error when a device runs out of memory (a unit test keeps it within 10 %).
+  size_t estimate_bytes(int nlocal, int nall) const;
 
   // Public only because CUDA forbids device lambdas inside private member functions.
   void embed(const Input& in);

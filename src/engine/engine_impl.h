@@ -274,4 +274,22 @@ size_t Engine<Exec, Real, Acc>::workspace_bytes() const {
   return b + update_.bytes() + ctx_mlp_.bytes() + readout_mlp_.bytes();
 }
 
+template <class Exec, class Real, class Acc>
+size_t Engine<Exec, Real, Acc>::estimate_bytes(int nlocal, int nall) const {
+  const size_t F = m_.F, L = m_.L, nl = nlocal, na = nall;
+  const bool painn = m_.family == Family::PaiNN;
+  // Per layer S, V (all atoms) and Sm, Vm (locals); final and backward features; Ybar.
+  size_t reals = L * 4 * F * (na + nl) + 4 * F * nl + 8 * F * nl + 4 * F * na + nl;
+  // Update block: ctx and ctxb (2F), Ob (3F), painn's VW and VWb (6F each), and its MLP.
+  reals += nl * (4 * F + 3 * F + (painn ? 12 * F : 0));
+  const auto& L0 = m_.layers[0];
+  reals += nl * (painn ? mlp_row_width<Real, Mem>({&L0.mix0, &L0.mix1})
+                       : mlp_row_width<Real, Mem>({&L0.upd0, &L0.upd1}));
+  if (painn) reals += 3 * F * nl + na * mlp_row_width<Real, Mem>({&L0.ctx0, &L0.ctx1});
+  std::vector<const DeviceLinear<Real, Mem>*> ro;
+  for (const auto& lin : m_.readout) ro.push_back(&lin);
+  reals += nl * mlp_row_width(ro);
+  return reals * sizeof(Real) + 6 * nl * sizeof(Acc);
+}
+
 }  // namespace mlff

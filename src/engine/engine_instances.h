@@ -15,6 +15,9 @@ using EngineMixed = Engine<ExecSpace, float, double>;
 // Parses "fp64" / "fp32" / "mixed"; throws std::invalid_argument naming the bad word.
 Precision parse_precision(const std::string& word);
 
+// The execution space and, on a GPU, which device this process uses ("Cuda (GPU 1 of 4: ...)").
+std::string describe_device();
+
 }  // namespace mlff
 
 extern template class mlff::Engine<mlff::ExecSpace, double, double>;

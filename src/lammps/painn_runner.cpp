@@ -113,6 +113,9 @@ class Runner : public PaiNNRunner {
     }
   }
 
+  size_t estimate_bytes(int nlocal, int nall) const override {
+    return engine_.estimate_bytes(nlocal, nall);
+  }
   size_t memory_bytes() const override {
     return engine_.workspace_bytes() + x_.span() * sizeof(double) +
            (sp_.span() + off_.span() + nb_.span()) * sizeof(int) +
@@ -120,7 +123,7 @@ class Runner : public PaiNNRunner {
            staging_.rows.span() * sizeof(Real) + staging_.buf.capacity() * sizeof(double);
   }
 
-  std::string execution_space() const override { return ExecSpace::name(); }
+  std::string execution_space() const override { return mlff::describe_device(); }
 
  private:
   // Views may be longer than n (grow-only); only their first n entries are copied.

@@ -13,6 +13,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "engine_errors.h"
 #include "error.h"
 #include "force.h"
 #include "lammps_compat.h"
@@ -156,9 +157,9 @@ void PairMLFFPaiNN::coeff(int narg, char **arg)
   if (comm->me == 0)
     for (const auto &w : spec.warnings) error->warning(FLERR, "mlff/painn: {}: {}", model_file_, w);
 
-  ensure_kokkos();
+  std::string space;
   try {
-    runner_ = mlff::PaiNNRunner::create(spec, precision_, table_points_);
+    space = setup_engine(spec);
   } catch (std::exception &e) {
     error->all(FLERR, "pair_coeff mlff/painn: cannot set up the engine for {}: {}", model_file_, e.what());
   }
@@ -168,14 +169,22 @@ void PairMLFFPaiNN::coeff(int narg, char **arg)
     utils::logmesg(lmp, "mlff/painn: {} ({}, {} features, {} layers, cutoff {} A; elements{}), precision {}, radial filters {}, Kokkos {}\n",
                    model_file_, mlff::family_name(spec.family), spec.features, spec.layers, cutoff_, elements,
                    precision_, table_points_ ? fmt::format("tabulated ({} intervals)", table_points_) : std::string("exact"),
-                   runner_->execution_space());
+                   space);
+}
+
+// The host-data variant: a PaiNNRunner fed from host arrays (the /kk variant overrides this).
+std::string PairMLFFPaiNN::setup_engine(const mlff::ModelSpec &spec)
+{
+  ensure_kokkos();
+  runner_ = mlff::PaiNNRunner::create(spec, precision_, table_points_);
+  return runner_->execution_space();
 }
 
 /* ---------------------------------------------------------------------- */
 
 void PairMLFFPaiNN::init_style()
 {
-  if (!runner_) error->all(FLERR, "Pair style mlff/painn: pair_coeff must be given (again) after pair_style");
+  if (!engine_ready()) error->all(FLERR, "Pair style mlff/painn: pair_coeff must be given (again) after pair_style");
   if (strcmp(update->unit_style, "metal") != 0)
     error->all(FLERR, "Pair style mlff/painn requires 'units metal' (models are in eV and Angstrom), not units {}",
                update->unit_style);
@@ -272,6 +281,9 @@ void PairMLFFPaiNN::compute(int eflag, int vflag)
   try {
     runner_->compute(fr, pc, vflag_atom != 0, *result_);
   } catch (std::exception &e) {
+    if (mlff::is_out_of_memory(e))
+      error->one(FLERR, mlff::out_of_memory_message("mlff/painn", fr.nlocal, fr.nall, offsets_.back(),
+                                                    runner_->estimate_bytes(fr.nlocal, fr.nall), e));
     error->one(FLERR, "Pair style mlff/painn: engine failure: {}", e.what());
   }
   const mlff::HostResult &r = *result_;

@@ -22,6 +22,7 @@ PairStyle(mlff/painn,PairMLFFPaiNN);
 
 namespace mlff {
 class PaiNNRunner;
+struct ModelSpec;
 struct HostResult;
 }  // namespace mlff
 
@@ -68,6 +69,10 @@ class PairMLFFPaiNN : public Pair {
   double *comm_rows_ = nullptr;
   int comm_width_ = 0, comm_col0_ = 0, comm_ncol_ = 0;
   double *comm_row(int e) const { return comm_rows_ + size_t(e) * comm_width_ + comm_col0_; }
+
+  // Builds the engine for `spec` at the chosen precision; returns the Kokkos space it runs on.
+  virtual std::string setup_engine(const mlff::ModelSpec &spec);
+  virtual bool engine_ready() const { return runner_ != nullptr; }
 
   void build_frame();
   void tally_atom_virial();

@@ -110,7 +110,7 @@ boundary {boundary}
 
 
 def evaluation_script(plugin, model, elements, data="data.lmp", boundary="p p p",
-                      precision="fp64", processors=None, extra=""):
+                      precision="fp64", processors=None, extra="", pair_style="mlff/painn"):
     """run 0 with energy, virial, per-atom energy and stress written out in full precision."""
     proc = f"processors {processors}\n" if processors else ""
     return f"""units metal
@@ -119,7 +119,7 @@ atom_modify map array
 boundary {boundary}
 {proc}read_data {data}
 plugin load {plugin}
-pair_style mlff/painn precision {precision}
+pair_style {pair_style} precision {precision}
 pair_coeff * * {model} {' '.join(elements)}
 {extra}
 compute pe all pe/atom

@@ -81,7 +81,8 @@ def models(tmp_path_factory):
     return {"painn": str(d / "painn.json"), "distiller": str(d / "distiller.json")}
 
 
-def lammps_eval(lmp, plugin, model, name, tmp_path, nprocs=1, processors=None, precision="fp64"):
+def lammps_eval(lmp, plugin, model, name, tmp_path, nprocs=1, processors=None, precision="fp64",
+                extra_args=(), pair_style="mlff/painn"):
     sym, pos, cell = structure(name)
     pad = 30.0
     if name == "molecule-empty-ranks":
@@ -95,7 +96,8 @@ def lammps_eval(lmp, plugin, model, name, tmp_path, nprocs=1, processors=None, p
         (tmp_path / "data.lmp").write_text("\n".join(text) + "\n")
     boundary = "p p p" if cell is not None else "f f f"
     out = run_ok(lmp, str(tmp_path), evaluation_script(plugin, model, ELEMENTS, boundary=boundary,
-                 precision=precision, processors=processors), nprocs=nprocs)
+                 precision=precision, processors=processors, pair_style=pair_style), nprocs=nprocs,
+                 extra_args=extra_args)
     d = read_dump(tmp_path / "dump.atoms")
     return {
         "out": out,
@@ -105,6 +107,7 @@ def lammps_eval(lmp, plugin, model, name, tmp_path, nprocs=1, processors=None, p
         "virial_sum": -values(out, "SSTRESS") / NKTV2P_METAL,
         "forces": np.stack([d["fx"], d["fy"], d["fz"]], 1),
         "eatom": d["c_pe"],
+        "vatom": np.stack([d[f"c_st[{k}]"] for k in range(1, 7)], 1),
     }
 
 

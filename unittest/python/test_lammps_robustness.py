@@ -83,14 +83,18 @@ run 0
 
 
 def test_error_kokkos_style_without_kokkos(lmp, plugin, models, tmp_path):
-    """mlff/painn/kk does not exist yet; without '-k on' LAMMPS names the unknown style."""
+    """mlff/painn/kk without '-k on': the style says how to enable KOKKOS (a plugin built
+    without MLFF_LAMMPS_KOKKOS has no such style, and LAMMPS names the unknown style)."""
     molecule_data(tmp_path)
     msg = failing(lmp, tmp_path, header() + f"""plugin load {plugin}
 pair_style mlff/painn/kk
 pair_coeff * * {models['painn']} C H O
 run 0
 """)
-    assert msg == "ERROR: Unrecognized pair style 'mlff/painn/kk'", msg
+    assert msg in (
+        "ERROR: Pair style mlff/painn/kk requires the KOKKOS package to be enabled: run LAMMPS with "
+        "'-k on g 1 -sf kk' (GPU) or '-k on t N -sf kk' (CPU threads), or use mlff/painn",
+        "ERROR: Unrecognized pair style 'mlff/painn/kk'"), msg
 
 
 @pytest.mark.parametrize("args,expected", [
