@@ -3,6 +3,7 @@
 # (KOKKOS package, everything on the GPU) on benzene and periodic water boxes; one JSON line per
 # run in OUT/lammps.jsonl and a table in OUT/lammps-table.md.
 #   bash bench/lammps.sh LMP PLUGIN OUT [MOLECULES...]   (water molecules; default 512 3375 32768)
+# (DATA_DIR: folder with waterN.data files made by examples/water/make_box.py N 11)
 # LMP must have the KOKKOS package (CUDA) and PLUGIN; PLUGIN must be built with
 # -DMLFF_LAMMPS_KOKKOS=ON against it. KK_ARGS overrides "-k on g 1 -sf kk".
 set -uo pipefail
@@ -17,7 +18,12 @@ WORK=$(mktemp -d)
 RES=$OUT/lammps.jsonl
 : > "$RES"
 cp "$ROOT/examples/benzene/benzene.data" "$WORK/"
-for n in $SIZES; do (cd "$WORK" && "$PY" "$ROOT/examples/water/make_box.py" "$n" 11 > /dev/null && mv water.data "water$n.data"); done
+# Water boxes from examples/water/make_box.py (needs numpy and ase), or from DATA_DIR/waterN.data
+# made beforehand by it (e.g. on a machine without ase).
+for n in $SIZES; do
+  if [ -n "${DATA_DIR:-}" ] && [ -f "$DATA_DIR/water$n.data" ]; then cp "$DATA_DIR/water$n.data" "$WORK/"
+  else (cd "$WORK" && "$PY" "$ROOT/examples/water/make_box.py" "$n" 11 > /dev/null && mv water.data "water$n.data"); fi
+done
 
 # style precision table system data boundary elements model warm steps
 one() {
