@@ -160,3 +160,34 @@ pair_style mlff/painn/kk
     assert error_message(out) == (
         "ERROR: Pair style mlff/painn/kk requires the KOKKOS package to be enabled: run LAMMPS with "
         "'-k on g 1 -sf kk' (GPU) or '-k on t N -sf kk' (CPU threads), or use mlff/painn"), out[-2000:]
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_kk_atoms_added_between_runs(lmp, plugin, kk, models, nprocs, tmp_path):
+    """create_atoms between runs: the device frame grows, and the next run equals mlff/painn
+    on the final system."""
+    from test_lammps_robustness import FORCE_DUMP, forces, header
+    sym, pos, _ = structure("molecule")
+    keep = len(sym) - 4
+    write_data(tmp_path / "data.lmp", sym[:keep], pos[:keep], ELEMENTS, pad=30.0)
+    add = "\n".join(f"create_atoms {ELEMENTS.index(s) + 1} single {p[0]:.17g} {p[1]:.17g} "
+                    f"{p[2]:.17g} units box" for s, p in zip(sym[keep:], pos[keep:]))
+    script = header() + f"""plugin load {plugin}
+pair_style mlff/painn
+pair_coeff * * {models['painn']} C H O
+run 0
+{add}
+{FORCE_DUMP}
+run 0
+print "ENERGY $(pe:%.17g)"
+"""
+    res = {}
+    for tag, args in (("host", ()), ("kk", KK)):
+        (tmp_path / tag).mkdir()
+        (tmp_path / tag / "data.lmp").write_text((tmp_path / "data.lmp").read_text())
+        out = run_ok(lmp, str(tmp_path / tag), script, nprocs=nprocs, extra_args=args)
+        assert "Created 1 atoms" in out
+        res[tag] = (values(out, "ENERGY")[0], forces(tmp_path / tag / "dump.atoms")[0])
+    assert len(res["kk"][1]) == len(sym)
+    assert rel(res["kk"][0], res["host"][0]) <= 1e-12
+    assert rel(res["kk"][1], res["host"][1]) <= 1e-12
