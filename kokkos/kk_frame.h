@@ -143,6 +143,20 @@ class KkFrame {
     return fault;
   }
 
+  // The engine's input for this frame.
+  template <class EngineT>
+  typename EngineT::Input input(bool want_pair_grad) const {
+    typename EngineT::Input in;
+    in.x = x;
+    in.species = species;
+    in.offsets = offsets;
+    in.nbrs = Kokkos::subview(nbrs, Kokkos::make_pair(0, nnz));
+    in.nlocal = nlocal;
+    in.nall = nall;
+    in.want_pair_grad = want_pair_grad;
+    return in;
+  }
+
   size_t bytes() const {
     return sizeof(int) * (engine_of.extent(0) + lammps_of.extent(0) + species.extent(0) +
                           offsets.extent(0) + nbrs.extent(0)) +

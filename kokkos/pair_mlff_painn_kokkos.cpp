@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -23,7 +22,6 @@
 #include "memory_kokkos.h"
 #include "neigh_list_kokkos.h"
 #include "neighbor.h"
-#include "update.h"
 
 #include "../src/engine/engine_instances.h"
 #include "../src/weights/model_spec.h"
@@ -110,68 +108,99 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
   using Mem = mlff::kk_detail::Mem;
   static_assert(std::is_same<typename DeviceType::execution_space, Exec>::value,
                 "mlff/painn/kk runs on the execution space the engine was built for");
+  // LAMMPS's send lists and buffers, whichever layout a LAMMPS version gives them.
+  using SendList = Kokkos::View<const int *, Kokkos::LayoutStride, Mem>;
+  using Buffer = Kokkos::View<double *, Kokkos::LayoutStride, Mem>;
 
-  std::unique_ptr<mlff::EngineFP64> fp64;
-  std::unique_ptr<mlff::EngineFP32> fp32;
-  std::unique_ptr<mlff::EngineMixed> mixed;
-  mlff::EngineFP64::Output out64;
-  mlff::EngineFP32::Output out32;
-  mlff::EngineMixed::Output outmx;
-  mlff::KkFrame<Exec> frame;
-  Kokkos::View<int*, Mem> type_species;  // [ntypes + 1]
+  // One force evaluation's requests and the LAMMPS device arrays that receive the results.
+  struct Step {
+    Pair *pair;
+    Comm *comm;
+    int chunk;    // most columns per communication; 0 = all (device buffers grow to fit)
+    bool want_eatom, want_vatom, newton;
+    typename AT::t_f_array f;
+    typename AT::t_efloat_1d eatom;
+    typename AT::t_virial_array vatom;
+  };
 
-  // Rows in flight during one forward communication: exactly one of the two is set.
-  mlff::Mat<double, Mem> rows_d;
-  mlff::Mat<float, Mem> rows_f;
-  int col0 = 0, ncol = 0;
-};
+  // The engine at the pair's precision behind one interface (the engines are templates).
+  struct Engine {
+    virtual ~Engine() = default;
+    // Returns the energy and fills `virial`; adds forces and per-atom values to `step`'s arrays.
+    virtual double compute(const mlff::KkFrame<Exec> &frame, const Step &step, double virial[6]) = 0;
+    // Forward communication of the rows in flight: columns per atom, pack, unpack.
+    virtual int columns() const = 0;
+    virtual int pack(int n, const SendList &send, const Buffer &buf) const = 0;
+    virtual void unpack(int n, int first, const Buffer &buf) const = 0;
+    virtual size_t estimate_bytes(int nlocal, int nall) const = 0;
+    virtual size_t workspace_bytes() const = 0;
+  };
 
-namespace {
+  // Also the engine's ghost exchange, so that it knows the precision of the rows in flight.
+  template <class E>
+  class EngineAt final : public Engine, public mlff::GhostExchange<typename E::M2::non_const_value_type, Mem> {
+   public:
+    using Real = typename E::M2::non_const_value_type;
+    EngineAt(const mlff::ModelSpec &spec, int table_points) : engine_(spec, table_points) {}
 
-// The engine asks for ghost rows; LAMMPS's KOKKOS forward communication moves them.
-template <class Real, class Impl>
-class KkExchange : public mlff::GhostExchange<Real, typename Impl::Mem> {
- public:
-  // chunk: most columns per communication (0 = all: the device buffers grow to fit; LAMMPS's
-  // host path has buffers of the size comm_forward had at setup).
-  KkExchange(Pair *pair, Comm *comm, Impl &impl, int chunk)
-      : pair_(pair), comm_(comm), impl_(impl), chunk_(chunk) {}
-
-  void forward(const mlff::Mat<Real, typename Impl::Mem> &a) override {
-    set(a);
-    const int saved = pair_->comm_forward, width = static_cast<int>(a.extent(1));
-    for (impl_.col0 = 0; impl_.col0 < width; impl_.col0 += impl_.ncol) {
-      impl_.ncol = chunk_ > 0 ? std::min(chunk_, width - impl_.col0) : width;
-      pair_->comm_forward = impl_.ncol;
-      mlff::forward_comm(comm_, pair_);
+    double compute(const mlff::KkFrame<Exec> &fr, const Step &st, double virial[6]) override {
+      frame_ = &fr;
+      step_ = &st;
+      engine_.compute(fr.template input<E>(st.want_vatom), *this, out_);
+      mlff::kk_detail::scatter_results(fr.nlocal, fr.lammps_of, out_, st.f, st.eatom, st.want_eatom);
+      if (st.want_vatom) mlff::kk_detail::tally_virial(fr.nlocal, fr, out_.pair_grad, st.vatom, st.newton);
+      for (int k = 0; k < 6; k++) virial[k] = out_.virial[k];
+      return out_.energy;
     }
-    pair_->comm_forward = saved;
-    impl_.rows_d = {};
-    impl_.rows_f = {};
+
+    // Ghost rows from their owners through LAMMPS's forward communication, in column blocks.
+    void forward(const mlff::Mat<Real, Mem> &a) override {
+      Pair *pair = step_->pair;
+      const int saved = pair->comm_forward, width = static_cast<int>(a.extent(1));
+      rows_ = a;
+      for (col0_ = 0; col0_ < width; col0_ += ncol_) {
+        ncol_ = step_->chunk > 0 ? std::min(step_->chunk, width - col0_) : width;
+        pair->comm_forward = ncol_;
+        mlff::forward_comm(step_->comm, pair);
+      }
+      pair->comm_forward = saved;
+      rows_ = {};
+    }
+
+    int columns() const override { return ncol_; }
+    int pack(int n, const SendList &send, const Buffer &buf) const override {
+      mlff::kk_detail::pack(n, send, frame_->engine_of, rows_, col0_, ncol_, buf);
+      return n * ncol_;
+    }
+    void unpack(int n, int first, const Buffer &buf) const override {
+      mlff::kk_detail::unpack(n, first, frame_->engine_of, rows_, col0_, ncol_, buf);
+    }
+    size_t estimate_bytes(int nlocal, int nall) const override { return engine_.estimate_bytes(nlocal, nall); }
+    size_t workspace_bytes() const override { return engine_.workspace_bytes(); }
+
+   private:
+    E engine_;
+    typename E::Output out_;
+    const mlff::KkFrame<Exec> *frame_ = nullptr;
+    const Step *step_ = nullptr;
+    mlff::Mat<Real, Mem> rows_;    // rows being exchanged, columns [col0_, col0_ + ncol_)
+    int col0_ = 0, ncol_ = 0;
+  };
+
+  static std::unique_ptr<Engine> make(const mlff::ModelSpec &spec, const std::string &precision, int table)
+  {
+    switch (mlff::parse_precision(precision)) {
+      case mlff::Precision::FP64: return std::make_unique<EngineAt<mlff::EngineFP64>>(spec, table);
+      case mlff::Precision::FP32: return std::make_unique<EngineAt<mlff::EngineFP32>>(spec, table);
+      case mlff::Precision::Mixed: break;
+    }
+    return std::make_unique<EngineAt<mlff::EngineMixed>>(spec, table);
   }
 
- private:
-  Pair *pair_;
-  Comm *comm_;
-  Impl &impl_;
-  int chunk_;
-  void set(const mlff::Mat<double, typename Impl::Mem> &a) { impl_.rows_d = a; }
-  void set(const mlff::Mat<float, typename Impl::Mem> &a) { impl_.rows_f = a; }
+  std::unique_ptr<Engine> engine;
+  mlff::KkFrame<Exec> frame;
+  Kokkos::View<int *, Mem> type_species;    // [ntypes + 1]
 };
-
-template <class View>
-struct SendList1 {
-  View list;
-  KOKKOS_INLINE_FUNCTION int operator()(int i) const { return list(i); }
-};
-template <class View>
-struct SendList2 {
-  View list;
-  int swap;
-  KOKKOS_INLINE_FUNCTION int operator()(int i) const { return list(swap, i); }
-};
-
-}    // namespace
 
 /* ---------------------------------------------------------------------- */
 
@@ -203,23 +232,15 @@ template <class DeviceType>
 void PairMLFFPaiNNKokkos<DeviceType>::settings(int narg, char **arg)
 {
   PairMLFFPaiNN::settings(narg, arg);
-  impl_->fp64.reset();
-  impl_->fp32.reset();
-  impl_->mixed.reset();
+  impl_->engine.reset();
 }
 
 template <class DeviceType>
 std::string PairMLFFPaiNNKokkos<DeviceType>::setup_engine(const mlff::ModelSpec &spec)
 {
   Impl &im = *impl_;
-  im.fp64.reset();
-  im.fp32.reset();
-  im.mixed.reset();
-  switch (mlff::parse_precision(precision_)) {
-    case mlff::Precision::FP64: im.fp64.reset(new mlff::EngineFP64(spec, table_points_)); break;
-    case mlff::Precision::FP32: im.fp32.reset(new mlff::EngineFP32(spec, table_points_)); break;
-    case mlff::Precision::Mixed: im.mixed.reset(new mlff::EngineMixed(spec, table_points_)); break;
-  }
+  im.engine.reset();    // free the old engine's device memory before making the new one
+  im.engine = Impl::make(spec, precision_, table_points_);
   auto h = Kokkos::View<int *, Kokkos::HostSpace>("mlff::kk::type_species_h", type_species_.size());
   for (size_t t = 0; t < type_species_.size(); t++) h(t) = type_species_[t];
   im.type_species = Kokkos::View<int *, typename Impl::Mem>("mlff::kk::type_species", h.extent(0));
@@ -230,7 +251,7 @@ std::string PairMLFFPaiNNKokkos<DeviceType>::setup_engine(const mlff::ModelSpec 
 template <class DeviceType>
 bool PairMLFFPaiNNKokkos<DeviceType>::engine_ready() const
 {
-  return impl_->fp64 || impl_->fp32 || impl_->mixed;
+  return impl_->engine != nullptr;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -238,10 +259,7 @@ bool PairMLFFPaiNNKokkos<DeviceType>::engine_ready() const
 template <class DeviceType>
 void PairMLFFPaiNNKokkos<DeviceType>::init_style()
 {
-  if (!engine_ready()) error->all(FLERR, "Pair style mlff/painn/kk: pair_coeff must be given (again) after pair_style");
-  if (strcmp(update->unit_style, "metal") != 0)
-    error->all(FLERR, "Pair style mlff/painn/kk requires 'units metal' (models are in eV and Angstrom), not units {}",
-               update->unit_style);
+  check_ready("mlff/painn/kk");
   // Any newton setting works: forces are computed for local atoms only (nothing to send back),
   // and the KOKKOS package's GPU default is newton off.
   mlff::request_full_list_kk(neighbor, this, instance_me,
@@ -277,56 +295,25 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
   const auto fault = im.frame.build(x, type, im.type_species, nlocal, nall, kl->d_numneigh, kl->d_neighbors, cutoff_);
   if (fault.atom >= 0 || fault.pair_i >= 0) {
     atomKK->sync(Host, X_MASK | TAG_MASK);
-    double **xh = atom->x;
-    if (fault.atom >= 0) {
-      const int a = fault.atom;
-      error->one(FLERR, "Pair style mlff/painn/kk: atom {} has a non-finite position ({} {} {}); the simulation "
-                        "is unstable or a command set it", atom->tag[a], xh[a][0], xh[a][1], xh[a][2]);
-    }
-    const int i = fault.pair_i, j = fault.pair_j;
-    error->one(FLERR, "Pair style mlff/painn/kk: atoms {} and {} are at the same position ({:.6g} {:.6g} {:.6g})",
-               atom->tag[i], atom->tag[j], xh[i][0], xh[i][1], xh[i][2]);
+    if (fault.atom >= 0)
+      error->one(FLERR, mlff::nonfinite_position_message("mlff/painn/kk", atom->tag[fault.atom], atom->x[fault.atom]));
+    error->one(FLERR, mlff::coincident_atoms_message("mlff/painn/kk", atom->tag[fault.pair_i], atom->tag[fault.pair_j],
+                                                     atom->x[fault.pair_i]));
   }
 
+  const typename Impl::Step step{this, comm, execution_space == Host ? kCommChunk : 0, eflag_atom != 0,
+                                 vflag_atom != 0, force->newton_pair != 0, f,
+                                 k_eatom.template view<DeviceType>(), k_vatom.template view<DeviceType>()};
   double energy = 0, vir[6] = {0, 0, 0, 0, 0, 0};
-  auto eatom_d = k_eatom.template view<DeviceType>();
-  auto vatom_d = k_vatom.template view<DeviceType>();
-  auto run = [&](auto &engine, auto &out) {
-    using E = std::remove_reference_t<decltype(engine)>;
-    typename E::Input in;
-    in.x = im.frame.x;
-    in.species = im.frame.species;
-    in.offsets = im.frame.offsets;
-    in.nbrs = Kokkos::subview(im.frame.nbrs, Kokkos::make_pair(0, im.frame.nnz));
-    in.nlocal = im.frame.nlocal;
-    in.nall = im.frame.nall;
-    in.want_pair_grad = vflag_atom != 0;
-    using Real = typename E::M2::non_const_value_type;    // feature precision
-    KkExchange<Real, Impl> exch(this, comm, im, execution_space == Host ? kCommChunk : 0);
-    engine.compute(in, exch, out);
-    energy = out.energy;
-    for (int k = 0; k < 6; k++) vir[k] = out.virial[k];
-    mlff::kk_detail::scatter_results(in.nlocal, im.frame.lammps_of, out, f, eatom_d, eflag_atom != 0);
-    if (vflag_atom)
-      mlff::kk_detail::tally_virial(in.nlocal, im.frame, out.pair_grad, vatom_d, force->newton_pair != 0);
-  };
   try {
-    if (im.fp64) run(*im.fp64, im.out64);
-    else if (im.fp32) run(*im.fp32, im.out32);
-    else run(*im.mixed, im.outmx);
+    energy = im.engine->compute(im.frame, step, vir);
   } catch (std::exception &e) {
-    if (mlff::is_out_of_memory(e)) {
-      const int nl = im.frame.nlocal, na = im.frame.nall;
-      const size_t need = im.fp64 ? im.fp64->estimate_bytes(nl, na)
-                                  : im.fp32 ? im.fp32->estimate_bytes(nl, na) : im.mixed->estimate_bytes(nl, na);
-      error->one(FLERR, mlff::out_of_memory_message("mlff/painn/kk", nl, na, im.frame.nnz, need, e));
-    }
-    error->one(FLERR, "Pair style mlff/painn/kk: engine failure: {}", e.what());
+    const int nl = im.frame.nlocal, na = im.frame.nall;
+    error->one(FLERR, mlff::engine_failure_message("mlff/painn/kk", nl, na, im.frame.nnz,
+                                                   im.engine->estimate_bytes(nl, na), e));
   }
   if (!std::isfinite(energy))
-    error->one(FLERR, "Pair style mlff/painn/kk: the model returned a non-finite energy ({}) for the {} atoms "
-                      "of this rank; check the structure (overlapping atoms?) and the model file {}",
-               energy, im.frame.nlocal, model_file_);
+    error->one(FLERR, mlff::nonfinite_energy_message("mlff/painn/kk", energy, im.frame.nlocal, model_file_));
 
   if (eflag_global) eng_vdwl += energy;
   if (vflag_global)
@@ -346,48 +333,24 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
 ------------------------------------------------------------------------- */
 
 template <class DeviceType>
-template <class Send, class Buf>
-int PairMLFFPaiNNKokkos<DeviceType>::pack_rows(int n, const Send &send, const Buf &b)
-{
-  Impl &im = *impl_;
-  if (im.rows_d.data())
-    mlff::kk_detail::pack(n, send, im.frame.engine_of, im.rows_d, im.col0, im.ncol, b);
-  else
-    mlff::kk_detail::pack(n, send, im.frame.engine_of, im.rows_f, im.col0, im.ncol, b);
-  return n * im.ncol;
-}
-
-template <class DeviceType>
 int PairMLFFPaiNNKokkos<DeviceType>::pack_forward_comm_kokkos(int n, DAT::tdual_int_1d k_sendlist,
                                                               DAT::tdual_xfloat_1d &buf, int, int *)
 {
-  using L = decltype(k_sendlist.template view<DeviceType>());
-  return pack_rows(n, SendList1<L>{k_sendlist.template view<DeviceType>()}, buf.template view<DeviceType>());
+  return impl_->engine->pack(n, k_sendlist.template view<DeviceType>(), buf.template view<DeviceType>());
 }
 
 template <class DeviceType>
 int PairMLFFPaiNNKokkos<DeviceType>::pack_forward_comm_kokkos(int n, DAT::tdual_int_2d k_sendlist, int iswap,
                                                               DAT::tdual_xfloat_1d &buf, int, int *)
 {
-  using L = decltype(k_sendlist.template view<DeviceType>());
-  return pack_rows(n, SendList2<L>{k_sendlist.template view<DeviceType>(), iswap}, buf.template view<DeviceType>());
+  return impl_->engine->pack(n, Kokkos::subview(k_sendlist.template view<DeviceType>(), iswap, Kokkos::ALL()),
+                             buf.template view<DeviceType>());
 }
 
 template <class DeviceType>
 void PairMLFFPaiNNKokkos<DeviceType>::unpack_forward_comm_kokkos(int n, int first, DAT::tdual_xfloat_1d &buf)
 {
-  unpack_rows(n, first, buf.template view<DeviceType>());
-}
-
-template <class DeviceType>
-template <class Buf>
-void PairMLFFPaiNNKokkos<DeviceType>::unpack_rows(int n, int first, const Buf &b)
-{
-  Impl &im = *impl_;
-  if (im.rows_d.data())
-    mlff::kk_detail::unpack(n, first, im.frame.engine_of, im.rows_d, im.col0, im.ncol, b);
-  else
-    mlff::kk_detail::unpack(n, first, im.frame.engine_of, im.rows_f, im.col0, im.ncol, b);
+  impl_->engine->unpack(n, first, buf.template view<DeviceType>());
 }
 
 // LAMMPS's host communication path (a KOKKOS build without a GPU, or "comm/pair/forward host"):
@@ -399,17 +362,17 @@ int PairMLFFPaiNNKokkos<DeviceType>::pack_forward_comm(int n, int *list, double 
   if (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible)
     error->one(FLERR, "Pair style mlff/painn/kk exchanges features on the GPU; remove "
                       "'comm/pair/forward host' (or 'comm no') from the package kokkos settings");
-  Kokkos::View<int *, Mem, Kokkos::MemoryUnmanaged> send(list, n);
-  Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged> b(buf, size_t(n) * impl_->ncol);
-  return pack_rows(n, SendList1<decltype(send)>{send}, b);
+  const auto &engine = *impl_->engine;
+  return engine.pack(n, Kokkos::View<const int *, Mem, Kokkos::MemoryUnmanaged>(list, n),
+                     Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, size_t(n) * engine.columns()));
 }
 
 template <class DeviceType>
 void PairMLFFPaiNNKokkos<DeviceType>::unpack_forward_comm(int n, int first, double *buf)
 {
   using Mem = typename Impl::Mem;
-  Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged> b(buf, size_t(n) * impl_->ncol);
-  unpack_rows(n, first, b);
+  const auto &engine = *impl_->engine;
+  engine.unpack(n, first, Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, size_t(n) * engine.columns()));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -418,11 +381,8 @@ template <class DeviceType>
 double PairMLFFPaiNNKokkos<DeviceType>::memory_usage()
 {
   const Impl &im = *impl_;
-  double bytes = Pair::memory_usage();
-  if (im.fp64) bytes += im.fp64->workspace_bytes();
-  if (im.fp32) bytes += im.fp32->workspace_bytes();
-  if (im.mixed) bytes += im.mixed->workspace_bytes();
-  bytes += im.frame.bytes();
+  double bytes = Pair::memory_usage() + im.frame.bytes();
+  if (im.engine) bytes += im.engine->workspace_bytes();
   return bytes;
 }
 

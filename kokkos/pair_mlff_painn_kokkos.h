@@ -47,7 +47,7 @@ class PairMLFFPaiNNKokkos : public PairMLFFPaiNN, public KokkosBase {
   int pack_forward_comm(int, int *, double *, int, int *) override;
   void unpack_forward_comm(int, int, double *) override;
 
-  struct Impl;  // engines, frame and the rows in flight (pair_mlff_painn_kokkos.cpp)
+  struct Impl;  // the engine, the frame (pair_mlff_painn_kokkos.cpp)
 
  protected:
   std::string setup_engine(const mlff::ModelSpec &spec) override;
@@ -57,11 +57,6 @@ class PairMLFFPaiNNKokkos : public PairMLFFPaiNN, public KokkosBase {
   std::unique_ptr<Impl> impl_;
   DAT::tdual_efloat_1d k_eatom;
   DAT::tdual_virial_array k_vatom;
-
-  template <class Send, class Buf>
-  int pack_rows(int n, const Send &send, const Buf &buf);
-  template <class Buf>
-  void unpack_rows(int n, int first, const Buf &buf);
 };
 
 }    // namespace LAMMPS_NS

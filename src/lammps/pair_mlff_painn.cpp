@@ -182,12 +182,18 @@ std::string PairMLFFPaiNN::setup_engine(const mlff::ModelSpec &spec)
 
 /* ---------------------------------------------------------------------- */
 
+// Checks both variants make before a run; `style` is the name in the message.
+void PairMLFFPaiNN::check_ready(const char *style)
+{
+  if (!engine_ready()) error->all(FLERR, "Pair style {}: pair_coeff must be given (again) after pair_style", style);
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR, "Pair style {} requires 'units metal' (models are in eV and Angstrom), not units {}",
+               style, update->unit_style);
+}
+
 void PairMLFFPaiNN::init_style()
 {
-  if (!engine_ready()) error->all(FLERR, "Pair style mlff/painn: pair_coeff must be given (again) after pair_style");
-  if (strcmp(update->unit_style, "metal") != 0)
-    error->all(FLERR, "Pair style mlff/painn requires 'units metal' (models are in eV and Angstrom), not units {}",
-               update->unit_style);
+  check_ready("mlff/painn");
   if (force->newton_pair == 0) error->all(FLERR, "Pair style mlff/painn requires newton pair on");
   mlff::request_full_list(neighbor, this, instance_me);
 }
@@ -221,11 +227,8 @@ void PairMLFFPaiNN::build_frame()
   x_.resize(3 * lammps_of_.size());
   for (size_t e = 0; e < lammps_of_.size(); e++) {
     const int a = lammps_of_[e];
-    // LAMMPS checks positions only when it re-neighbors, and a NaN displacement never
-    // triggers that; an Inf atom would just drop out of every pair. Stop and name it.
     if (!std::isfinite(x[a][0]) || !std::isfinite(x[a][1]) || !std::isfinite(x[a][2]))
-      error->one(FLERR, "Pair style mlff/painn: atom {} has a non-finite position ({} {} {}); the simulation "
-                        "is unstable or a command set it", atom->tag[a], x[a][0], x[a][1], x[a][2]);
+      error->one(FLERR, mlff::nonfinite_position_message("mlff/painn", atom->tag[a], x[a]));
     for (int k = 0; k < 3; k++) x_[3 * e + k] = x[a][k];
   }
 
@@ -251,10 +254,7 @@ void PairMLFFPaiNN::build_frame()
         const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
         const double rsq = dx * dx + dy * dy + dz * dz;
         if (rsq > rcsq) continue;
-        // The pair direction r/|r| is undefined for coincident atoms: stop instead of NaNs.
-        if (rsq < 1e-12)
-          error->one(FLERR, "Pair style mlff/painn: atoms {} and {} are at the same position ({:.6g} {:.6g} {:.6g})",
-                     atom->tag[i], atom->tag[j], x[i][0], x[i][1], x[i][2]);
+        if (rsq < 1e-12) error->one(FLERR, mlff::coincident_atoms_message("mlff/painn", atom->tag[i], atom->tag[j], x[i]));
         nbrs_.push_back(ej);
       }
     }
@@ -281,16 +281,12 @@ void PairMLFFPaiNN::compute(int eflag, int vflag)
   try {
     runner_->compute(fr, pc, vflag_atom != 0, *result_);
   } catch (std::exception &e) {
-    if (mlff::is_out_of_memory(e))
-      error->one(FLERR, mlff::out_of_memory_message("mlff/painn", fr.nlocal, fr.nall, offsets_.back(),
-                                                    runner_->estimate_bytes(fr.nlocal, fr.nall), e));
-    error->one(FLERR, "Pair style mlff/painn: engine failure: {}", e.what());
+    error->one(FLERR, mlff::engine_failure_message("mlff/painn", fr.nlocal, fr.nall, offsets_.back(),
+                                                   runner_->estimate_bytes(fr.nlocal, fr.nall), e));
   }
   const mlff::HostResult &r = *result_;
   if (!std::isfinite(r.energy))
-    error->one(FLERR, "Pair style mlff/painn: the model returned a non-finite energy ({}) for the {} atoms "
-                      "of this rank; check the structure (overlapping atoms?) and the model file {}",
-               r.energy, fr.nlocal, model_file_);
+    error->one(FLERR, mlff::nonfinite_energy_message("mlff/painn", r.energy, fr.nlocal, model_file_));
 
   double **f = atom->f;    // the engine gives forces on local atoms only
   for (int e = 0; e < fr.nlocal; e++)

@@ -73,6 +73,7 @@ class PairMLFFPaiNN : public Pair {
   // Builds the engine for `spec` at the chosen precision; returns the Kokkos space it runs on.
   virtual std::string setup_engine(const mlff::ModelSpec &spec);
   virtual bool engine_ready() const { return runner_ != nullptr; }
+  void check_ready(const char *style);
 
   void build_frame();
   void tally_atom_virial();
