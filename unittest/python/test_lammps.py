@@ -309,23 +309,27 @@ def test_error_bad_table(lmp, plugin, models, tmp_path):
 
 
 # ------------------------------------------------------------------- hybrid/overlay ------
-def test_null_type_under_hybrid_overlay(lmp, plugin, engine, models, tmp_path):
-    """Type 3 (O) mapped to NULL: the model sees only C and H atoms, as if O were absent."""
-    sym, pos, cell = structure("liquid")
-    write_data(tmp_path / "data.lmp", sym, pos, ELEMENTS, cell)
-    script = f"""units metal
+def null_type_script(plugin, model, dump="dump.atoms"):
+    """run 0 of data.lmp with type 3 (O) left to pair zero under hybrid/overlay."""
+    return f"""units metal
 atom_style atomic
 read_data data.lmp
 plugin load {plugin}
 pair_style hybrid/overlay mlff/painn zero 5.0
-pair_coeff * * mlff/painn {models['painn']} C H NULL
+pair_coeff * * mlff/painn {model} C H NULL
 pair_coeff * * zero
-dump d all custom 1 dump.atoms id fx fy fz
+dump d all custom 1 {dump} id fx fy fz
 dump_modify d format float %.17g sort id
 run 0
 print "ENERGY $(pe:%.17g)"
 """
-    out = run_ok(lmp, str(tmp_path), script)
+
+
+def test_null_type_under_hybrid_overlay(lmp, plugin, engine, models, tmp_path):
+    """Type 3 (O) mapped to NULL: the model sees only C and H atoms, as if O were absent."""
+    sym, pos, cell = structure("liquid")
+    write_data(tmp_path / "data.lmp", sym, pos, ELEMENTS, cell)
+    out = run_ok(lmp, str(tmp_path), null_type_script(plugin, models['painn']))
     d = read_dump(tmp_path / "dump.atoms")
     keep = [k for k, s in enumerate(sym) if s != "O"]
     doc = {"symbols": [sym[k] for k in keep], "positions": pos[keep].tolist(),

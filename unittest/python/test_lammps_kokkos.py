@@ -14,7 +14,8 @@ import pytest
 
 from helpers import rel
 from lammps_helpers import error_message, read_dump, run, run_ok, values, write_data
-from test_lammps import ELEMENTS, ROOT, lammps_eval, models, structure  # noqa: F401 (fixture)
+from test_lammps import (ELEMENTS, ROOT, lammps_eval, models,  # noqa: F401 (fixture)
+                         null_type_script, structure)
 
 KK = ("-k", "on", "-sf", "kk")
 
@@ -97,18 +98,7 @@ def test_kk_null_type_under_hybrid_overlay(lmp, plugin, kk, models, tmp_path):
     write_data(tmp_path / "data.lmp", sym, pos, ELEMENTS, cell)
     outs = {}
     for tag, args in (("host", ()), ("kk", KK)):
-        script = f"""units metal
-atom_style atomic
-read_data data.lmp
-plugin load {plugin}
-pair_style hybrid/overlay mlff/painn zero 5.0
-pair_coeff * * mlff/painn {models['painn']} C H NULL
-pair_coeff * * zero
-dump d all custom 1 dump_{tag}.atoms id fx fy fz
-dump_modify d format float %.17g sort id
-run 0
-print "ENERGY $(pe:%.17g)"
-"""
+        script = null_type_script(plugin, models["painn"], dump=f"dump_{tag}.atoms")
         out = run_ok(lmp, str(tmp_path), script, extra_args=args)
         d = read_dump(tmp_path / f"dump_{tag}.atoms")
         outs[tag] = (values(out, "ENERGY")[0], np.stack([d["fx"], d["fy"], d["fz"]], 1))
