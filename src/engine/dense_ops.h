@@ -5,6 +5,7 @@
 
 #include <Kokkos_Core.hpp>  // first: it defines KOKKOS_ENABLE_CUDA
 #include <algorithm>
+#include <climits>
 #include <stdexcept>
 #include <type_traits>
 #include <string>
@@ -61,35 +62,56 @@ void ensure(Mat<Real, Mem>& m, size_t rows, size_t cols, const char* label) {
                        rows, cols);
 }
 
-// Y(r, o) = b(o) + sum_i W(o, i) X(r, i), r < n.
+// Runs fn(r, c) for every entry of an n x w matrix, one thread per entry. The flat index is
+// 32-bit where it fits: a 64-bit division costs a GPU tens of instructions per entry.
+template <class Exec, class Fn>
+void for_entries(const char* name, size_t n, int w, const Fn& fn) {
+  const size_t total = n * size_t(w);
+  if (total == 0) return;
+  if (total <= size_t(INT_MAX)) {
+    const unsigned uw = static_cast<unsigned>(w);
+    Kokkos::parallel_for(
+        name, Kokkos::RangePolicy<Exec, Kokkos::IndexType<int>>(0, static_cast<int>(total)),
+        KOKKOS_LAMBDA(const int idx) {
+          fn(static_cast<int>(unsigned(idx) / uw), static_cast<int>(unsigned(idx) % uw));
+        });
+  } else {
+    Kokkos::parallel_for(
+        name, Kokkos::RangePolicy<Exec>(0, total),
+        KOKKOS_LAMBDA(const size_t idx) { fn(static_cast<int>(idx / w), static_cast<int>(idx % w)); });
+  }
+}
+
+// Y(r, o) = b(o) + sum_i W(o, i) X(r, i), r < n. With Z (a hidden layer), also Z = act(Y).
 template <class Exec, class Real, class Mem>
 void dense_forward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Mem>& X,
-                   const Mat<Real, Mem>& Y) {
+                   const Mat<Real, Mem>& Y, const Mat<Real, Mem>& Z = {}, int act = 0) {
   auto W = lin.W;
   auto b = lin.b;
   const int in = lin.in, out = lin.out;
-  const bool has_bias = b.extent(0) > 0;
+  const bool has_bias = b.extent(0) > 0, hidden = Z.extent(0) > 0;
 #if defined(KOKKOS_ENABLE_CUDA)
   if constexpr (std::is_same_v<Exec, Kokkos::Cuda>) {
     if (n == 0) return;
-    Kokkos::parallel_for(
-        "mlff::dense_bias", Kokkos::RangePolicy<Exec>(0, size_t(n) * out),
-        KOKKOS_LAMBDA(const size_t idx) { Y(idx / out, idx % out) = has_bias ? b(idx % out) : Real(0); });
-    // Row-major Y = X W^T + Y is column-major Y^T = W X^T + Y^T.
+    // Row-major Y = X W^T is column-major Y^T = W X^T; bias and activation follow in one pass.
     blas::check(blas::gemm(CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, Real(1), W.data(), in, X.data(),
-                           int(X.stride(0)), Real(1), Y.data(), int(Y.stride(0))),
+                           int(X.stride(0)), Real(0), Y.data(), int(Y.stride(0))),
                 "dense_forward");
+    if (has_bias || hidden)
+      for_entries<Exec>("mlff::dense_bias", n, out, KOKKOS_LAMBDA(const int r, const int o) {
+        const Real h = has_bias ? Y(r, o) + b(o) : Y(r, o);
+        Y(r, o) = h;
+        if (hidden) Z(r, o) = act_value(act, h);
+      });
     return;
   }
 #endif
-  Kokkos::parallel_for(
-      "mlff::dense_forward", Kokkos::RangePolicy<Exec>(0, size_t(n) * out),
-      KOKKOS_LAMBDA(const size_t idx) {
-        const int r = idx / out, o = idx % out;
-        Real acc = has_bias ? b(o) : Real(0);
-        for (int i = 0; i < in; ++i) acc += W(o, i) * X(r, i);
-        Y(r, o) = acc;
-      });
+  for_entries<Exec>("mlff::dense_forward", n, out, KOKKOS_LAMBDA(const int r, const int o) {
+    Real acc = has_bias ? b(o) : Real(0);
+    for (int i = 0; i < in; ++i) acc += W(o, i) * X(r, i);
+    Y(r, o) = acc;
+    if (hidden) Z(r, o) = act_value(act, acc);
+  });
 }
 
 // Xbar(r, i) (+)= sum_o W(o, i) Ybar(r, o).
@@ -109,14 +131,11 @@ void dense_backward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, M
     return;
   }
 #endif
-  Kokkos::parallel_for(
-      "mlff::dense_backward", Kokkos::RangePolicy<Exec>(0, size_t(n) * in),
-      KOKKOS_LAMBDA(const size_t idx) {
-        const int r = idx / in, i = idx % in;
-        Real acc = 0;
-        for (int o = 0; o < out; ++o) acc += W(o, i) * Ybar(r, o);
-        Xbar(r, i) = accumulate ? Xbar(r, i) + acc : acc;
-      });
+  for_entries<Exec>("mlff::dense_backward", n, in, KOKKOS_LAMBDA(const int r, const int i) {
+    Real acc = 0;
+    for (int o = 0; o < out; ++o) acc += W(o, i) * Ybar(r, o);
+    Xbar(r, i) = accumulate ? Xbar(r, i) + acc : acc;
+  });
 }
 
 // Numbers per row that MlpRunner keeps for `layers` after a forward and a backward pass:
@@ -143,17 +162,12 @@ class MlpRunner {
     Mat<Real, Mem> x = X;
     for (size_t k = 0; k < layers.size(); ++k) {
       ensure(pre_[k], n, layers[k]->out, "mlp.pre");
-      dense_forward<Exec>(n, *layers[k], x, pre_[k]);
-      if (k + 1 == layers.size()) break;
+      if (k + 1 == layers.size()) {
+        dense_forward<Exec>(n, *layers[k], x, pre_[k]);
+        break;
+      }
       ensure(post_[k], n, layers[k]->out, "mlp.post");
-      auto h = pre_[k];
-      auto z = post_[k];
-      const int w = layers[k]->out;
-      Kokkos::parallel_for(
-          "mlff::activation", Kokkos::RangePolicy<Exec>(0, size_t(n) * w),
-          KOKKOS_LAMBDA(const size_t idx) {
-            z(idx / w, idx % w) = act_value(act, h(idx / w, idx % w));
-          });
+      dense_forward<Exec>(n, *layers[k], x, pre_[k], post_[k], act);
       x = post_[k];
     }
     return pre_.back();
@@ -174,12 +188,9 @@ class MlpRunner {
       dense_backward<Exec>(n, *layers[k], g, gx, false);
       auto h = pre_[k - 1];
       const int w = layers[k - 1]->out;
-      Kokkos::parallel_for(
-          "mlff::activation_grad", Kokkos::RangePolicy<Exec>(0, size_t(n) * w),
-          KOKKOS_LAMBDA(const size_t idx) {
-            const int r = idx / w, c = idx % w;
-            gx(r, c) *= act_deriv(act, h(r, c));
-          });
+      for_entries<Exec>("mlff::activation_grad", n, w, KOKKOS_LAMBDA(const int r, const int c) {
+        gx(r, c) *= act_deriv(act, h(r, c));
+      });
       g = gx;
     }
   }

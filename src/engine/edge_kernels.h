@@ -80,21 +80,27 @@ struct EdgeCommon {
   Real inv_h = 0;
   Mat<Real, Mem> S, V, C;            // layer inputs s, v (all atoms) and painn context
 
-  // One chunk's radial inputs in team scratch. fc < 0 marks an edge beyond the cutoff.
+  // One chunk's edge inputs in team scratch, computed once per edge rather than once per
+  // channel thread: the geometry (d < 0 marks an edge beyond the cutoff; r = x_k - x_a and the
+  // two reciprocals 1/d, 1/(d + eps)), and for the exact filter the radial inputs.
   struct Radial {
+    Scratch d, r, inv;              // [n], [n 3], [n 2]
     Scratch fc, dfc, e, de, z, dz;  // [n], [n], [n K] x2, [n H] x2 (distiller)
   };
 
-  // Team scratch bytes of one chunk's radial inputs (each view padded for alignment).
+  // Team scratch bytes of one chunk's edge inputs (each view padded for alignment).
   size_t radial_bytes() const {
-    if (tab) return 0;
-    const size_t n = 2 * size_t(chunk) * (1 + K + (painn ? 0 : H));
-    return n * sizeof(Real) + 6 * 64;
+    size_t n = 6 * size_t(chunk);
+    if (!tab) n += 2 * size_t(chunk) * (1 + K + (painn ? 0 : H));
+    return n * sizeof(Real) + 9 * 64;
   }
 
   template <bool Tab>
   KOKKOS_INLINE_FUNCTION Radial radial_scratch(const member_t& t) const {
     Radial s;
+    s.d = Scratch(t.team_scratch(0), chunk);
+    s.r = Scratch(t.team_scratch(0), 3 * chunk);
+    s.inv = Scratch(t.team_scratch(0), 2 * chunk);
     if constexpr (Tab) return s;
     s.fc = Scratch(t.team_scratch(0), chunk);
     s.dfc = Scratch(t.team_scratch(0), chunk);
@@ -107,31 +113,32 @@ struct EdgeCommon {
     return s;
   }
 
-  // Edge geometry; false when the pair is beyond the cutoff.
-  KOKKOS_INLINE_FUNCTION bool geometry(int i, int j, double r[3], Real& d, Real u[3]) const {
-    r[0] = x(j, 0) - x(i, 0);
-    r[1] = x(j, 1) - x(i, 1);
-    r[2] = x(j, 2) - x(i, 2);
-    const double dd = ::sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
-    if (dd > rc_d) return false;
-    d = static_cast<Real>(dd);
-    const Real inv = Real(1) / (d + dir_eps);
-    for (int a = 0; a < 3; ++a) u[a] = static_cast<Real>(r[a]) * inv;
-    return true;
-  }
-
-  // Fills the radial inputs of edges [base, base + n) of atom a: painn keeps the raw basis
-  // (the cutoff multiplies the filter output), the distiller the basis times the cutoff and its
-  // hidden layer z = act(B1 e + b1) with dz/dd (forward-mode). Ends with a barrier.
+  // Fills the edge inputs of edges [base, base + n) of atom a and ends with a barrier. The
+  // cutoff test is in double, so every precision sees the same edge set. For the exact filter
+  // also the radial inputs: painn keeps the raw basis (the cutoff multiplies the filter output),
+  // the distiller the basis times the cutoff and its hidden layer z = act(B1 e + b1) with dz/dd
+  // (forward-mode).
   template <bool Tab>
   KOKKOS_INLINE_FUNCTION void prepare(const member_t& t, int a, int base, int n, const Radial& s,
                                       bool want_d) const {
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n), [&](const int e) {
+      const int k = nbrs(base + e);
+      const double r0 = x(k, 0) - x(a, 0), r1 = x(k, 1) - x(a, 1), r2 = x(k, 2) - x(a, 2);
+      const double dd = ::sqrt(r0 * r0 + r1 * r1 + r2 * r2);
+      const Real d = static_cast<Real>(dd);
+      s.d(e) = dd > rc_d ? Real(-1) : d;
+      s.r(3 * e) = static_cast<Real>(r0);
+      s.r(3 * e + 1) = static_cast<Real>(r1);
+      s.r(3 * e + 2) = static_cast<Real>(r2);
+      s.inv(2 * e) = d > 0 ? Real(1) / d : Real(0);
+      s.inv(2 * e + 1) = Real(1) / (d + dir_eps);
+    });
+    t.team_barrier();
     if constexpr (Tab) return;
     Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n * K), [&](const int idx) {
       const int e = idx / K, k = idx % K;
-      double r[3];
-      Real d, u[3];
-      if (!geometry(a, nbrs(base + e), r, d, u)) {
+      const Real d = s.d(e);
+      if (d < 0) {
         if (k == 0) s.fc(e) = -1;
         return;
       }
@@ -158,6 +165,15 @@ struct EdgeCommon {
       if (want_d) s.dz(idx) = act_deriv(act, hp) * dh;
     });
     t.team_barrier();
+  }
+
+  // Chunk edge e's distance (false beyond the cutoff) and unit vector u = r / (d + eps).
+  KOKKOS_INLINE_FUNCTION bool edge(const Radial& s, int e, Real& d, Real u[3]) const {
+    d = s.d(e);
+    if (d < 0) return false;
+    const Real inv = s.inv(2 * e + 1);
+    for (int a = 0; a < 3; ++a) u[a] = s.r(3 * e + a) * inv;
+    return true;
   }
 
   // Filter values w[q] of channel c for chunk edge e at distance d, and dw[q] = dw/dd when
@@ -213,7 +229,7 @@ struct EdgeCommon {
   }
 };
 
-// Forward: Sm(a) += sum_k messages, Vm(a) likewise (Sm, Vm hold S, V of a on entry).
+// Forward: Sm(a) = S(a) + sum_k messages, Vm(a) likewise.
 template <class Exec, class Real, class Mem>
 struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   using Base = EdgeCommon<Exec, Real, Mem>;
@@ -227,18 +243,27 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
     const int a = t.league_rank(), F = this->F;
     const auto s = this->template radial_scratch<Tab>(t);
-    const int end = this->offsets(a + 1);
-    for (int base = this->offsets(a); base < end; base += this->chunk) {
+    const int begin = this->offsets(a), end = this->offsets(a + 1);
+    if (begin == end) {  // no edges: the residual alone
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(t, F), [&](const int c) {
+        Sm(a, c) = this->S(a, c);
+        for (int al = 0; al < 3; ++al) Vm(a, al * F + c) = this->V(a, al * F + c);
+      });
+      return;
+    }
+    for (int base = begin; base < end; base += this->chunk) {
       const int n = end - base < this->chunk ? end - base : this->chunk;
       this->template prepare<Tab>(t, a, base, n, s, false);
       Kokkos::parallel_for(Kokkos::TeamThreadRange(t, F), [&](const int c) {
-        Real sm = Sm(a, c), vm[3];
-        for (int al = 0; al < 3; ++al) vm[al] = Vm(a, al * F + c);
+        // The residual: the first chunk starts from a's own features, later ones from the sum.
+        const auto& s0 = base == begin ? this->S : Sm;
+        const auto& v0 = base == begin ? this->V : Vm;
+        Real sm = s0(a, c), vm[3];
+        for (int al = 0; al < 3; ++al) vm[al] = v0(a, al * F + c);
         for (int e = 0; e < n; ++e) {
           const int k = this->nbrs(base + e);
-          double r[3];
           Real d, u[3], w[3], dw[3], xs, xR, xv;
-          if (!this->geometry(a, k, r, d, u)) continue;
+          if (!this->edge(s, e, d, u)) continue;
           this->template filter<Tab>(c, e, d, s, w, dw, false);
           this->context(k, c, xs, xR, xv);
           sm += w[0] * xs;
@@ -253,10 +278,10 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   }
 };
 
-// Backward: from the message adjoints Smb, Vmb (all atoms), adds the sender-role adjoints of
-// a's inputs (Cbar for painn contexts or Sbi for distiller s_a; Vbi for v_a), and the force on
-// a and the virial of a's receiver edges to f(a) and vir(a); pair_grad(jj) += dE/dr_ak when
-// pair_grad is allocated.
+// Backward: from the message adjoints Smb, Vmb (all atoms), writes the adjoints of a's inputs
+// (Sbi, Vbi: the residual's Smb, Vmb of a plus the sender-role terms; painn's context terms go
+// to Cbar), and adds the force on a and the virial of a's receiver edges to f(a) and vir(a);
+// pair_grad(jj) += dE/dr_ak when pair_grad is allocated.
 template <class Exec, class Real, class Acc, class Mem>
 struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
   using Base = EdgeCommon<Exec, Real, Mem>;
@@ -283,8 +308,15 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     AccScratch pg;
     if (want_pg) pg = AccScratch(t.team_scratch(0), 3 * this->chunk);
     AtomTotals<Acc> total;
-    const int end = this->offsets(a + 1);
-    for (int base = this->offsets(a); base < end; base += this->chunk) {
+    const int begin = this->offsets(a), end = this->offsets(a + 1);
+    if (begin == end) {  // no edges: the residual alone
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(t, this->F), [&](const int c) {
+        Sbi(a, c) = Smb(a, c);
+        for (int al = 0; al < 3; ++al) Vbi(a, al * this->F + c) = Vmb(a, al * this->F + c);
+      });
+      return;
+    }
+    for (int base = begin; base < end; base += this->chunk) {
       const int n = end - base < this->chunk ? end - base : this->chunk;
       if (want_pg)
         Kokkos::parallel_for(Kokkos::TeamThreadRange(t, 3 * n), [&](const int k) { pg(k) = 0; });
@@ -292,7 +324,9 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
       AtomTotals<Acc> part;
       Kokkos::parallel_reduce(
           Kokkos::TeamThreadRange(t, this->F),
-          [&](const int c, AtomTotals<Acc>& acc) { channel<Tab>(a, c, base, n, s, pg, want_pg, acc); },
+          [&](const int c, AtomTotals<Acc>& acc) {
+            channel<Tab>(a, c, base, n, base == begin, s, pg, want_pg, acc);
+          },
           part);
       total += part;
       if (want_pg) {
@@ -309,9 +343,10 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     });
   }
 
-  // Channel c of atom a over one chunk of edges.
+  // Channel c of atom a over one chunk of edges; the first chunk also writes the residual
+  // (Sbi, Vbi start from Smb, Vmb of a).
   template <bool Tab>
-  KOKKOS_INLINE_FUNCTION void channel(int a, int c, int base, int n,
+  KOKKOS_INLINE_FUNCTION void channel(int a, int c, int base, int n, bool first,
                                       const typename Base::Radial& s, const AccScratch& pg,
                                       bool want_pg, AtomTotals<Acc>& acc) const {
     const int F = this->F;
@@ -325,9 +360,8 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     Real cb[3] = {0, 0, 0}, vbi[3] = {0, 0, 0};
     for (int e = 0; e < n; ++e) {
       const int k = this->nbrs(base + e);
-      double r[3];
       Real d, u[3], w[3], dw[3], xsK, xRK, xvK;
-      if (!this->geometry(a, k, r, d, u)) continue;
+      if (!this->edge(s, e, d, u)) continue;
       this->template filter<Tab>(c, e, d, s, w, dw, true);
       this->context(k, c, xsK, xRK, xvK);
       const Real sbK = Smb(k, c);
@@ -348,8 +382,10 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
       for (int al = 0; al < 3; ++al) vbi[al] += w[2] * xvA * vbK[al];
 
       // dE/dr = dE/dd r/d + J dE/du with J = I/(d+eps) - r r^T / (d (d+eps)^2), even in r, so
-      // G_ak = ddR r/d + J ubR, G_ka = -ddS r/d + J ubS, and F_a += G_ak - G_ka.
-      const Acc dl = d, d1 = d + this->dir_eps;
+      // G_ak = ddR r/d + J ubR, G_ka = -ddS r/d + J ubS, and F_a += G_ak - G_ka. The edge's
+      // reciprocals come from scratch: no division or fp64 arithmetic per channel in fp32.
+      const Acc id = s.inv(2 * e), id1 = s.inv(2 * e + 1), c3 = id * id1 * id1;
+      const Acc r[3] = {s.r(3 * e), s.r(3 * e + 1), s.r(3 * e + 2)};
       Acc ubR[3], ubD[3], rR = 0, rD = 0;
       for (int al = 0; al < 3; ++al) {
         ubR[al] = Acc(vbA[al] * w[1] * xRK);
@@ -357,11 +393,11 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
         rR += r[al] * ubR[al];
         rD += r[al] * ubD[al];
       }
+      const Acc gR = Acc(ddR) * id - rR * c3, gD = Acc(ddR + ddS) * id - rD * c3;
       Acc g[3];
       for (int al = 0; al < 3; ++al) {
-        const Acc jr = rR / (dl * d1 * d1), jd = rD / (dl * d1 * d1);
-        g[al] = Acc(ddR) * r[al] / dl + ubR[al] / d1 - r[al] * jr;
-        acc.f[al] += Acc(ddR + ddS) * r[al] / dl + ubD[al] / d1 - r[al] * jd;
+        g[al] = gR * r[al] + ubR[al] * id1;
+        acc.f[al] += gD * r[al] + ubD[al] * id1;
       }
       acc.w[0] -= r[0] * g[0];
       acc.w[1] -= r[1] * g[1];
@@ -374,10 +410,12 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     }
     if (this->painn) {
       for (int q = 0; q < 3; ++q) Cbar(a, q * F + c) += cb[q];
+      if (first) Sbi(a, c) = sbA;
     } else {
-      Sbi(a, c) += cb[0];
+      Sbi(a, c) = (first ? sbA : Sbi(a, c)) + cb[0];
     }
-    for (int al = 0; al < 3; ++al) Vbi(a, al * F + c) += vbi[al];
+    for (int al = 0; al < 3; ++al)
+      Vbi(a, al * F + c) = (first ? vbA[al] : Vbi(a, al * F + c)) + vbi[al];
   }
 };
 

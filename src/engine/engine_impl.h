@@ -35,24 +35,10 @@ void Engine<Exec, Real, Acc>::embed(const Input& in) {
   auto emb = m_.embedding;
   auto row = m_.species_row;
   auto sp = in.species;
-  Kokkos::parallel_for(
-      "mlff::embed", Kokkos::RangePolicy<Exec>(0, size_t(in.nall) * F),
-      KOKKOS_LAMBDA(const size_t idx) {
-        const int a = idx / F, f = idx % F;
+  for_entries<Exec>(
+      "mlff::embed", in.nall, F, KOKKOS_LAMBDA(const int a, const int f) {
         S(a, f) = emb(row(sp(a)), f);
         for (int c = 0; c < 3; ++c) V(a, c * F + f) = 0;
-      });
-}
-
-// dst rows [0, n) = src rows; dst rows [n, zero_to) = 0.
-template <class Exec, class Real, class Acc>
-void Engine<Exec, Real, Acc>::copy_rows(int n, const M2& src, const M2& dst, int zero_to) {
-  const int w = static_cast<int>(dst.extent(1));
-  Kokkos::parallel_for(
-      "mlff::copy_rows", Kokkos::RangePolicy<Exec>(0, size_t(zero_to) * w),
-      KOKKOS_LAMBDA(const size_t idx) {
-        const int r = idx / w, c = idx % w;
-        dst(r, c) = r < n ? src(r, c) : Real(0);
       });
 }
 
@@ -139,9 +125,9 @@ void Engine<Exec, Real, Acc>::reduce_virial(int nlocal, Output& out) {
 // them: more would idle), on host back ends Kokkos picks.
 template <class Exec, class Real, class Acc>
 template <class Tag, class Functor>
-Kokkos::TeamPolicy<Exec, Tag> Engine<Exec, Real, Acc>::edge_policy(int nlocal, const Functor& f,
-                                                                   size_t scratch) const {
-  using Policy = Kokkos::TeamPolicy<Exec, Tag>;
+EdgePolicy<Exec, Tag, Real, Acc> Engine<Exec, Real, Acc>::edge_policy(int nlocal, const Functor& f,
+                                                                      size_t scratch) const {
+  using Policy = EdgePolicy<Exec, Tag, Real, Acc>;
   const auto per_team = Kokkos::PerTeam(scratch);
   if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible)
     return Policy(nlocal, Kokkos::AUTO).set_scratch_size(0, per_team);
@@ -198,8 +184,6 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
     const auto& Lw = m_.layers[l];
     M2 C;
     if (painn) C = ctx_mlp_.forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
-    copy_rows(nl, S_[l], Sm_[l], nl);
-    copy_rows(nl, V_[l], Vm_[l], nl);
     MessageForward<Exec, Real, Mem> msg;
     static_cast<EdgeCommon<Exec, Real, Mem>&>(msg) = edge_setup(l, in, C);
     msg.Sm = Sm_[l];
@@ -236,8 +220,6 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
     update_.backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb_, Vmb_);
     exch.forward(Smb_);
     exch.forward(Vmb_);
-    copy_rows(nl, Smb_, Sbi_, nl);  // the residual s + message, v + message
-    copy_rows(nl, Vmb_, Vbi_, nl);
     M2 C;
     if (painn) {
       C = ctx_mlp_.forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);

@@ -26,12 +26,9 @@ class OwnerMapExchange : public GhostExchange<Real, typename Exec::memory_space>
   void forward(const Mat<Real, Mem>& a) override {
     auto owner = owner_;
     const int nl = nlocal_, w = static_cast<int>(a.extent(1));
-    Kokkos::parallel_for(
-        "mlff::ghost_forward", Kokkos::RangePolicy<Exec>(0, owner.extent(0) * w),
-        KOKKOS_LAMBDA(const size_t idx) {
-          const int g = idx / w, c = idx % w;
-          a(nl + g, c) = a(owner(g), c);
-        });
+    for_entries<Exec>(
+        "mlff::ghost_forward", owner.extent(0), w,
+        KOKKOS_LAMBDA(const int g, const int c) { a(nl + g, c) = a(owner(g), c); });
   }
 
  private:

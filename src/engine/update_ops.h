@@ -20,10 +20,8 @@ class UpdateBlock {
     auto ctx = ctx_;
     auto VW = VW_;
     if (m_.family == Family::PaiNN) {
-      Kokkos::parallel_for(
-          "mlff::painn_update", Kokkos::RangePolicy<Exec>(0, size_t(n) * F),
-          KOKKOS_LAMBDA(const size_t idx) {
-            const int i = idx / F, f = idx % F;
+      for_entries<Exec>(
+          "mlff::painn_update", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             Real dot = 0;
             for (int a = 0; a < 3; ++a) dot += VW(3 * i + a, f) * VW(3 * i + a, F + f);
             Sout(i, f) = Sm(i, f) + O(i, f) + O(i, 2 * F + f) * dot;
@@ -32,10 +30,8 @@ class UpdateBlock {
           });
     } else {
       auto M = m_.layers[l].M;
-      Kokkos::parallel_for(
-          "mlff::distiller_update", Kokkos::RangePolicy<Exec>(0, size_t(n) * F),
-          KOKKOS_LAMBDA(const size_t idx) {
-            const int i = idx / F, f = idx % F;
+      for_entries<Exec>(
+          "mlff::distiller_update", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             Sout(i, f) = Sm(i, f) + O(i, f);
             const Real g1 = O(i, F + f), g2 = O(i, 2 * F + f);
             Real v[3];
@@ -63,10 +59,8 @@ class UpdateBlock {
       ensure(VWb_, size_t(n) * 3, 2 * F, "update.VWb");
       auto VW = VW_;
       auto VWb = VWb_;
-      Kokkos::parallel_for(
-          "mlff::painn_update_bwd", Kokkos::RangePolicy<Exec>(0, size_t(n) * F),
-          KOKKOS_LAMBDA(const size_t idx) {
-            const int i = idx / F, f = idx % F;
+      for_entries<Exec>(
+          "mlff::painn_update_bwd", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             const Real sb = Sbo(i, f);
             Real dot = 0, bb = 0;
             for (int a = 0; a < 3; ++a) {
@@ -83,10 +77,8 @@ class UpdateBlock {
           });
     } else {
       auto M = m_.layers[l].M;
-      Kokkos::parallel_for(
-          "mlff::distiller_update_bwd", Kokkos::RangePolicy<Exec>(0, size_t(n) * F),
-          KOKKOS_LAMBDA(const size_t idx) {
-            const int i = idx / F, f = idx % F;
+      for_entries<Exec>(
+          "mlff::distiller_update_bwd", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             const Real g1 = O(i, F + f), g2 = O(i, 2 * F + f);
             Real v[3], vb[3], b1 = 0, b2 = 0;
             for (int a = 0; a < 3; ++a) {
@@ -96,7 +88,8 @@ class UpdateBlock {
             for (int a = 0; a < 3; ++a) {
               b1 += vb[a] * v[a];
               b2 += vb[a] * (M(a, 0) * v[0] + M(a, 1) * v[1] + M(a, 2) * v[2]);
-              Vmb(i, a * F + f) = vb[a] * g1 + (M(0, a) * vb[0] + M(1, a) * vb[1] + M(2, a) * vb[2]) * g2;
+              Vmb(i, a * F + f) =
+                  vb[a] * g1 + (M(0, a) * vb[0] + M(1, a) * vb[1] + M(2, a) * vb[2]) * g2;
             }
             Ob(i, f) = Sbo(i, f);
             Ob(i, F + f) = b1;
@@ -113,23 +106,20 @@ class UpdateBlock {
     if (painn) {
       auto VW = VW_;
       auto VWb = VWb_;
-      Kokkos::parallel_for(
-          "mlff::painn_norm_bwd", Kokkos::RangePolicy<Exec>(0, size_t(n) * F),
-          KOKKOS_LAMBDA(const size_t idx) {
-            const int i = idx / F, f = idx % F;
+      for_entries<Exec>(
+          "mlff::painn_norm_bwd", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             Smb(i, f) = Sbo(i, f) + ctxb(i, f);
             const Real nrm = ctx(i, F + f);
             if (nrm > 0)
-              for (int a = 0; a < 3; ++a) VWb(3 * i + a, f) += ctxb(i, F + f) * VW(3 * i + a, f) / nrm;
+              for (int a = 0; a < 3; ++a)
+                VWb(3 * i + a, f) += ctxb(i, F + f) * VW(3 * i + a, f) / nrm;
             for (int a = 0; a < 3; ++a) Vmb(i, a * F + f) = Vbo(i, a * F + f);
           });
       M2 Vmb_rows(Vmb.data(), size_t(n) * 3, F);
       dense_backward<Exec>(n * 3, L.chan_mix, VWb_, Vmb_rows, true);
     } else {
-      Kokkos::parallel_for(
-          "mlff::distiller_norm_bwd", Kokkos::RangePolicy<Exec>(0, size_t(n) * F),
-          KOKKOS_LAMBDA(const size_t idx) {
-            const int i = idx / F, f = idx % F;
+      for_entries<Exec>(
+          "mlff::distiller_norm_bwd", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             Smb(i, f) = Sbo(i, f) + ctxb(i, f);
             const Real nrm = ctx(i, F + f);
             if (nrm > 0)
@@ -140,11 +130,11 @@ class UpdateBlock {
   }
 
   size_t bytes() const {
-    return mlp_.bytes() + (VW_.span() + VWb_.span() + ctx_.span() + ctxb_.span() + Ob_.span()) *
-                              sizeof(Real);
+    return mlp_.bytes() +
+           (VW_.span() + VWb_.span() + ctx_.span() + ctxb_.span() + Ob_.span()) * sizeof(Real);
   }
 
- // Public only because CUDA forbids device lambdas inside private member functions.
+  // Public only because CUDA forbids device lambdas inside private member functions.
   // Builds [s, |v|] (painn: |V| of the channel-mixed V) and runs the block's MLP; returns O.
   M2 prepare(int n, int l, const M2& Sm, const M2& Vm) {
     const int F = m_.F;
@@ -157,10 +147,8 @@ class UpdateBlock {
       M2 Vm_rows(Vm.data(), size_t(n) * 3, F);
       dense_forward<Exec>(n * 3, L.chan_mix, Vm_rows, VW_);
       auto VW = VW_;
-      Kokkos::parallel_for(
-          "mlff::painn_ctx", Kokkos::RangePolicy<Exec>(0, size_t(n) * F),
-          KOKKOS_LAMBDA(const size_t idx) {
-            const int i = idx / F, f = idx % F;
+      for_entries<Exec>(
+          "mlff::painn_ctx", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             Real s2 = 0;
             for (int a = 0; a < 3; ++a) s2 += VW(3 * i + a, f) * VW(3 * i + a, f);
             ctx(i, f) = Sm(i, f);
@@ -168,10 +156,8 @@ class UpdateBlock {
           });
       return mlp_.forward(n, {&L.mix0, &L.mix1}, ctx_, m_.act);
     }
-    Kokkos::parallel_for(
-        "mlff::distiller_ctx", Kokkos::RangePolicy<Exec>(0, size_t(n) * F),
-        KOKKOS_LAMBDA(const size_t idx) {
-          const int i = idx / F, f = idx % F;
+    for_entries<Exec>(
+        "mlff::distiller_ctx", n, F, KOKKOS_LAMBDA(const int i, const int f) {
           Real s2 = 0;
           for (int a = 0; a < 3; ++a) s2 += Vm(i, a * F + f) * Vm(i, a * F + f);
           ctx(i, f) = Sm(i, f);
