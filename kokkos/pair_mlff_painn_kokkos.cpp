@@ -198,6 +198,16 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
   }
 
   std::unique_ptr<Engine> engine;
+  // Device copies of a host send list and buffer (host communication with rows on a GPU).
+  Kokkos::View<int *, Mem> stage_list;
+  Kokkos::View<double *, Mem> stage_buf;
+  void stage(int n, size_t len)
+  {
+    if (stage_list.extent(0) < size_t(n))
+      stage_list = Kokkos::View<int *, Mem>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "mlff::stage_list"), n + n / 4);
+    if (stage_buf.extent(0) < len)
+      stage_buf = Kokkos::View<double *, Mem>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "mlff::stage_buf"), len + len / 4);
+  }
   mlff::KkFrame<Exec> frame;
   Kokkos::View<int *, Mem> type_species;    // [ntypes + 1]
 };
@@ -301,7 +311,10 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
                                                      atom->x[fault.pair_i]));
   }
 
-  const typename Impl::Step step{this, comm, execution_space == Host ? kCommChunk : 0, eflag_atom != 0,
+  // LAMMPS's host ("classic") communication sizes its buffers by comm_forward: exchange in
+  // blocks of that many columns. It is on without a GPU, by request, or when MPI is not GPU-aware.
+  const bool classic = execution_space == Host || lmp->kokkos->forward_pair_comm_classic;
+  const typename Impl::Step step{this, comm, classic ? kCommChunk : 0, eflag_atom != 0,
                                  vflag_atom != 0, force->newton_pair != 0, f,
                                  k_eatom.template view<DeviceType>(), k_vatom.template view<DeviceType>()};
   double energy = 0, vir[6] = {0, 0, 0, 0, 0, 0};
@@ -353,26 +366,44 @@ void PairMLFFPaiNNKokkos<DeviceType>::unpack_forward_comm_kokkos(int n, int firs
   impl_->engine->unpack(n, first, buf.template view<DeviceType>());
 }
 
-// LAMMPS's host communication path (a KOKKOS build without a GPU, or "comm/pair/forward host"):
-// usable when the engine's rows live in host-accessible memory.
+// LAMMPS's host communication path (a KOKKOS build without a GPU, "comm/pair/forward host", or
+// an MPI that is not GPU-aware): host send list and buffer. Rows in GPU memory are packed and
+// unpacked on the device through staging copies of the list and the buffer.
 template <class DeviceType>
 int PairMLFFPaiNNKokkos<DeviceType>::pack_forward_comm(int n, int *list, double *buf, int, int *)
 {
   using Mem = typename Impl::Mem;
-  if (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible)
-    error->one(FLERR, "Pair style mlff/painn/kk exchanges features on the GPU; remove "
-                      "'comm/pair/forward host' (or 'comm no') from the package kokkos settings");
-  const auto &engine = *impl_->engine;
-  return engine.pack(n, Kokkos::View<const int *, Mem, Kokkos::MemoryUnmanaged>(list, n),
-                     Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, size_t(n) * engine.columns()));
+  Impl &im = *impl_;
+  const size_t len = size_t(n) * im.engine->columns();
+  Kokkos::View<const int *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> hlist(list, n);
+  Kokkos::View<double *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> hbuf(buf, len);
+  if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible)
+    return im.engine->pack(n, Kokkos::View<const int *, Mem, Kokkos::MemoryUnmanaged>(list, n),
+                           Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, len));
+  im.stage(n, len);
+  const auto dlist = Kokkos::subview(im.stage_list, std::make_pair(0, n));
+  const auto dbuf = Kokkos::subview(im.stage_buf, std::make_pair(size_t(0), len));
+  Kokkos::deep_copy(dlist, hlist);
+  const int m = im.engine->pack(n, dlist, dbuf);
+  Kokkos::deep_copy(hbuf, dbuf);
+  return m;
 }
 
 template <class DeviceType>
 void PairMLFFPaiNNKokkos<DeviceType>::unpack_forward_comm(int n, int first, double *buf)
 {
   using Mem = typename Impl::Mem;
-  const auto &engine = *impl_->engine;
-  engine.unpack(n, first, Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, size_t(n) * engine.columns()));
+  Impl &im = *impl_;
+  const size_t len = size_t(n) * im.engine->columns();
+  Kokkos::View<const double *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> hbuf(buf, len);
+  if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible) {
+    im.engine->unpack(n, first, Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, len));
+    return;
+  }
+  im.stage(n, len);
+  const auto dbuf = Kokkos::subview(im.stage_buf, std::make_pair(size_t(0), len));
+  Kokkos::deep_copy(dbuf, hbuf);
+  im.engine->unpack(n, first, dbuf);
 }
 
 /* ---------------------------------------------------------------------- */

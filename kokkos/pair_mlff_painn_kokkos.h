@@ -43,7 +43,7 @@ class PairMLFFPaiNNKokkos : public PairMLFFPaiNN, public KokkosBase {
   int pack_forward_comm_kokkos(int, DAT::tdual_int_1d, DAT::tdual_xfloat_1d &, int, int *);
   int pack_forward_comm_kokkos(int, DAT::tdual_int_2d, int, DAT::tdual_xfloat_1d &, int, int *);
   void unpack_forward_comm_kokkos(int, int, DAT::tdual_xfloat_1d &) override;
-  // LAMMPS's host path (no GPU, or comm/pair/forward host): works on host memory only.
+  // LAMMPS's host path (no GPU, comm/pair/forward host, an MPI that is not GPU-aware).
   int pack_forward_comm(int, int *, double *, int, int *) override;
   void unpack_forward_comm(int, int, double *) override;
 
