@@ -132,6 +132,9 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     virtual int columns() const = 0;
     virtual int pack(int n, const SendList &send, const Buffer &buf) const = 0;
     virtual void unpack(int n, int first, const Buffer &buf) const = 0;
+    // The same through LAMMPS's host buffers, for rows in GPU memory: returns the doubles used.
+    virtual int pack_host(int n, const int *list, double *buf) = 0;
+    virtual void unpack_host(int n, int first, const double *buf) = 0;
     virtual size_t estimate_bytes(int nlocal, int nall) const = 0;
     virtual size_t workspace_bytes() const = 0;
   };
@@ -178,13 +181,51 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     size_t estimate_bytes(int nlocal, int nall) const override { return engine_.estimate_bytes(nlocal, nall); }
     size_t workspace_bytes() const override { return engine_.workspace_bytes(); }
 
+    // Host buffers: rows packed on the device into a staging copy and sent at the engine's
+    // precision (fp32 rows: two per double, half the bytes). A self-swap unpacks the buffer it
+    // has just packed (LAMMPS passes the same pointer), so it unpacks the staging copy instead
+    // of copying it back.
+    int pack_host(int n, const int *list, double *buf) override {
+      const size_t len = size_t(n) * ncol_;
+      if (stage_list_.extent(0) < size_t(n)) stage_list_ = grown<int>(stage_list_, n, "mlff::stage_list");
+      if (stage_.extent(0) < len) stage_ = grown<Real>(stage_, len, "mlff::stage_rows");
+      const auto dlist = Kokkos::subview(stage_list_, std::make_pair(0, n));
+      const auto drows = Kokkos::subview(stage_, std::make_pair(size_t(0), len));
+      Kokkos::deep_copy(dlist, Kokkos::View<const int *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(list, n));
+      mlff::kk_detail::pack(n, dlist, frame_->engine_of, rows_, col0_, ncol_, drows);
+      Kokkos::deep_copy(Kokkos::View<Real *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(reinterpret_cast<Real *>(buf), len),
+                        drows);
+      packed_ = buf;
+      return static_cast<int>((len * sizeof(Real) + sizeof(double) - 1) / sizeof(double));
+    }
+    void unpack_host(int n, int first, const double *buf) override {
+      const size_t len = size_t(n) * ncol_;
+      if (buf != packed_) {  // from another rank
+        if (stage_.extent(0) < len) stage_ = grown<Real>(stage_, len, "mlff::stage_rows");
+        Kokkos::deep_copy(Kokkos::subview(stage_, std::make_pair(size_t(0), len)),
+                          Kokkos::View<const Real *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
+                              reinterpret_cast<const Real *>(buf), len));
+      }
+      packed_ = nullptr;
+      mlff::kk_detail::unpack(n, first, frame_->engine_of, rows_, col0_, ncol_,
+                              Kokkos::subview(stage_, std::make_pair(size_t(0), len)));
+    }
+
    private:
+    template <class T>
+    static Kokkos::View<T *, Mem> grown(const Kokkos::View<T *, Mem> &, size_t n, const char *label) {
+      return Kokkos::View<T *, Mem>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n + n / 4);
+    }
+
     E engine_;
     typename E::Output out_;
     const mlff::KkFrame<Exec> *frame_ = nullptr;
     const Step *step_ = nullptr;
     mlff::Mat<Real, Mem> rows_;    // rows being exchanged, columns [col0_, col0_ + ncol_)
     int col0_ = 0, ncol_ = 0;
+    Kokkos::View<int *, Mem> stage_list_;  // device copies of a host send list and buffer
+    Kokkos::View<Real *, Mem> stage_;
+    const double *packed_ = nullptr;       // the host buffer pack_host filled last
   };
 
   static std::unique_ptr<Engine> make(const mlff::ModelSpec &spec, const std::string &precision, int table)
@@ -198,16 +239,6 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
   }
 
   std::unique_ptr<Engine> engine;
-  // Device copies of a host send list and buffer (host communication with rows on a GPU).
-  Kokkos::View<int *, Mem> stage_list;
-  Kokkos::View<double *, Mem> stage_buf;
-  void stage(int n, size_t len)
-  {
-    if (stage_list.extent(0) < size_t(n))
-      stage_list = Kokkos::View<int *, Mem>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "mlff::stage_list"), n + n / 4);
-    if (stage_buf.extent(0) < len)
-      stage_buf = Kokkos::View<double *, Mem>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "mlff::stage_buf"), len + len / 4);
-  }
   mlff::KkFrame<Exec> frame;
   Kokkos::View<int *, Mem> type_species;    // [ntypes + 1]
 };
@@ -367,43 +398,25 @@ void PairMLFFPaiNNKokkos<DeviceType>::unpack_forward_comm_kokkos(int n, int firs
 }
 
 // LAMMPS's host communication path (a KOKKOS build without a GPU, "comm/pair/forward host", or
-// an MPI that is not GPU-aware): host send list and buffer. Rows in GPU memory are packed and
-// unpacked on the device through staging copies of the list and the buffer.
+// an MPI that is not GPU-aware): host send list and buffer. Rows in host-accessible memory are
+// packed in place; rows on a GPU through device staging copies (pack_host).
 template <class DeviceType>
 int PairMLFFPaiNNKokkos<DeviceType>::pack_forward_comm(int n, int *list, double *buf, int, int *)
 {
   using Mem = typename Impl::Mem;
-  Impl &im = *impl_;
-  const size_t len = size_t(n) * im.engine->columns();
-  Kokkos::View<const int *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> hlist(list, n);
-  Kokkos::View<double *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> hbuf(buf, len);
-  if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible)
-    return im.engine->pack(n, Kokkos::View<const int *, Mem, Kokkos::MemoryUnmanaged>(list, n),
-                           Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, len));
-  im.stage(n, len);
-  const auto dlist = Kokkos::subview(im.stage_list, std::make_pair(0, n));
-  const auto dbuf = Kokkos::subview(im.stage_buf, std::make_pair(size_t(0), len));
-  Kokkos::deep_copy(dlist, hlist);
-  const int m = im.engine->pack(n, dlist, dbuf);
-  Kokkos::deep_copy(hbuf, dbuf);
-  return m;
+  auto &engine = *impl_->engine;
+  if (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible) return engine.pack_host(n, list, buf);
+  return engine.pack(n, Kokkos::View<const int *, Mem, Kokkos::MemoryUnmanaged>(list, n),
+                     Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, size_t(n) * engine.columns()));
 }
 
 template <class DeviceType>
 void PairMLFFPaiNNKokkos<DeviceType>::unpack_forward_comm(int n, int first, double *buf)
 {
   using Mem = typename Impl::Mem;
-  Impl &im = *impl_;
-  const size_t len = size_t(n) * im.engine->columns();
-  Kokkos::View<const double *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> hbuf(buf, len);
-  if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible) {
-    im.engine->unpack(n, first, Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, len));
-    return;
-  }
-  im.stage(n, len);
-  const auto dbuf = Kokkos::subview(im.stage_buf, std::make_pair(size_t(0), len));
-  Kokkos::deep_copy(dbuf, hbuf);
-  im.engine->unpack(n, first, dbuf);
+  auto &engine = *impl_->engine;
+  if (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible) return engine.unpack_host(n, first, buf);
+  engine.unpack(n, first, Kokkos::View<double *, Mem, Kokkos::MemoryUnmanaged>(buf, size_t(n) * engine.columns()));
 }
 
 /* ---------------------------------------------------------------------- */
