@@ -38,23 +38,19 @@ using Mem = Exec::memory_space;
 template <class Real, class Send, class Buf>
 void pack(int n, const Send& send, const Kokkos::View<int*, Mem>& engine_of,
           const Mat<Real, Mem>& rows, int col0, int ncol, const Buf& buf) {
-  Kokkos::parallel_for(
-      "mlff::kk::pack", Kokkos::RangePolicy<Exec>(0, size_t(n) * ncol), KOKKOS_LAMBDA(const size_t idx) {
-        const int i = idx / ncol, c = idx % ncol;
-        const int e = engine_of(send(i));
-        buf(idx) = e >= 0 ? static_cast<double>(rows(e, col0 + c)) : 0.0;
-      });
+  for_entries<Exec>("mlff::kk::pack", n, ncol, KOKKOS_LAMBDA(const int i, const int c) {
+    const int e = engine_of(send(i));
+    buf(size_t(i) * ncol + c) = e >= 0 ? static_cast<double>(rows(e, col0 + c)) : 0.0;
+  });
 }
 
 template <class Real, class Buf>
 void unpack(int n, int first, const Kokkos::View<int*, Mem>& engine_of, const Mat<Real, Mem>& rows,
             int col0, int ncol, const Buf& buf) {
-  Kokkos::parallel_for(
-      "mlff::kk::unpack", Kokkos::RangePolicy<Exec>(0, size_t(n) * ncol), KOKKOS_LAMBDA(const size_t idx) {
-        const int i = idx / ncol, c = idx % ncol;
-        const int e = engine_of(first + i);
-        if (e >= 0) rows(e, col0 + c) = static_cast<Real>(buf(idx));
-      });
+  for_entries<Exec>("mlff::kk::unpack", n, ncol, KOKKOS_LAMBDA(const int i, const int c) {
+    const int e = engine_of(first + i);
+    if (e >= 0) rows(e, col0 + c) = static_cast<Real>(buf(size_t(i) * ncol + c));
+  });
 }
 
 // Engine results into LAMMPS's device arrays: forces and per-atom energies of local atoms.
@@ -187,8 +183,8 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     // of copying it back.
     int pack_host(int n, const int *list, double *buf) override {
       const size_t len = size_t(n) * ncol_;
-      if (stage_list_.extent(0) < size_t(n)) stage_list_ = grown<int>(stage_list_, n, "mlff::stage_list");
-      if (stage_.extent(0) < len) stage_ = grown<Real>(stage_, len, "mlff::stage_rows");
+      mlff::grow(stage_list_, n, "mlff::stage_list");
+      mlff::grow(stage_, len, "mlff::stage_rows");
       const auto dlist = Kokkos::subview(stage_list_, std::make_pair(0, n));
       const auto drows = Kokkos::subview(stage_, std::make_pair(size_t(0), len));
       Kokkos::deep_copy(dlist, Kokkos::View<const int *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(list, n));
@@ -201,7 +197,7 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     void unpack_host(int n, int first, const double *buf) override {
       const size_t len = size_t(n) * ncol_;
       if (buf != packed_) {  // from another rank
-        if (stage_.extent(0) < len) stage_ = grown<Real>(stage_, len, "mlff::stage_rows");
+        mlff::grow(stage_, len, "mlff::stage_rows");
         Kokkos::deep_copy(Kokkos::subview(stage_, std::make_pair(size_t(0), len)),
                           Kokkos::View<const Real *, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
                               reinterpret_cast<const Real *>(buf), len));
@@ -212,11 +208,6 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     }
 
    private:
-    template <class T>
-    static Kokkos::View<T *, Mem> grown(const Kokkos::View<T *, Mem> &, size_t n, const char *label) {
-      return Kokkos::View<T *, Mem>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n + n / 4);
-    }
-
     E engine_;
     typename E::Output out_;
     const mlff::KkFrame<Exec> *frame_ = nullptr;

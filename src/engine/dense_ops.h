@@ -62,6 +62,12 @@ void ensure(Mat<Real, Mem>& m, size_t rows, size_t cols, const char* label) {
                        rows, cols);
 }
 
+// Grow-only allocation of a buffer indexed by its first extent, with slack, kept across calls.
+template <class View>
+void grow(View& v, size_t n, const char* label) {
+  if (v.extent(0) < n) v = View(std::string(label), n + n / 8 + 16);
+}
+
 // Runs fn(r, c) for every entry of an n x w matrix, one thread per entry. The flat index is
 // 32-bit where it fits: a 64-bit division costs a GPU tens of instructions per entry.
 template <class Exec, class Fn>

@@ -243,15 +243,9 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
     const int a = t.league_rank(), F = this->F;
     const auto s = this->template radial_scratch<Tab>(t);
+    // Chunks of edges; an atom without edges has one empty chunk (it writes the residual).
     const int begin = this->offsets(a), end = this->offsets(a + 1);
-    if (begin == end) {  // no edges: the residual alone
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(t, F), [&](const int c) {
-        Sm(a, c) = this->S(a, c);
-        for (int al = 0; al < 3; ++al) Vm(a, al * F + c) = this->V(a, al * F + c);
-      });
-      return;
-    }
-    for (int base = begin; base < end; base += this->chunk) {
+    for (int base = begin; base == begin || base < end; base += this->chunk) {
       const int n = end - base < this->chunk ? end - base : this->chunk;
       this->template prepare<Tab>(t, a, base, n, s, false);
       Kokkos::parallel_for(Kokkos::TeamThreadRange(t, F), [&](const int c) {
@@ -308,15 +302,9 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     AccScratch pg;
     if (want_pg) pg = AccScratch(t.team_scratch(0), 3 * this->chunk);
     AtomTotals<Acc> total;
+    // As in the forward pass: an atom without edges has one empty chunk.
     const int begin = this->offsets(a), end = this->offsets(a + 1);
-    if (begin == end) {  // no edges: the residual alone
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(t, this->F), [&](const int c) {
-        Sbi(a, c) = Smb(a, c);
-        for (int al = 0; al < 3; ++al) Vbi(a, al * this->F + c) = Vmb(a, al * this->F + c);
-      });
-      return;
-    }
-    for (int base = begin; base < end; base += this->chunk) {
+    for (int base = begin; base == begin || base < end; base += this->chunk) {
       const int n = end - base < this->chunk ? end - base : this->chunk;
       if (want_pg)
         Kokkos::parallel_for(Kokkos::TeamThreadRange(t, 3 * n), [&](const int k) { pg(k) = 0; });
