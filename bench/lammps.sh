@@ -33,24 +33,8 @@ one() {
   (cd "$WORK" && timeout 300 "$LMP" $args -in "$ROOT/bench/in.lammps_bench" -var plugin "$PLUGIN" \
     -var data "$data" -var bnd "$bnd" -var elements "$el" -var model "$model" -var prec "$prec" \
     -var table "$table" -var warm "$warm" -var steps "$steps" > "$log" 2>&1)
-  "$PY" - "$log" "$style" "$prec" "$table" "$sys" >> "$RES" <<'PYEOF'
-import json, re, statistics, sys
-log, style, prec, table, system = sys.argv[1:]
-text = open(log).read()
-runs = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps with (\d+) atoms", text)
-row = {"system": system, "style": "mlff/painn" + ("/kk" if style == "kk" else ""),
-       "precision": prec, "table": int(table)}
-if len(runs) < 4:
-    err = [l for l in text.splitlines() if l.startswith("ERROR")]
-    row["error"] = err[0] if err else "no timing in " + log
-else:
-    timed = [float(t) / int(n) for t, n, _ in runs[-3:]]
-    atoms = int(runs[-1][2])
-    us = statistics.median(timed) * 1e6
-    row.update(atoms=atoms, steps=int(runs[-1][1]), repeats=3, us_per_step=round(us, 2),
-               atom_steps_per_s=round(atoms / us * 1e6))
-print(json.dumps(row))
-PYEOF
+  local name=mlff/painn; [ "$style" = kk ] && name=mlff/painn/kk
+  "$PY" "$ROOT/bench/loop_time.py" "$log" system="$sys" style=$name precision="$prec" table="$table" >> "$RES"
   tail -1 "$RES"
 }
 B=$ROOT/potentials/benzene/benzene_painn.json W=$ROOT/potentials/water/water_painn.json

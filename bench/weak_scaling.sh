@@ -28,23 +28,7 @@ for g in $GPUS; do
     -var plugin "$PLUGIN" -var data "water$N.data" -var bnd p -var elements "O H" \
     -var model "$ROOT/potentials/water/water_painn.json" -var prec "$PREC" -var table "$TABLE" \
     -var warm 5 -var steps "$STEPS" -var rep "$g" > "$log" 2>&1)
-  "$PY" - "$log" "$g" "$PREC" "$TABLE" >> "$RES" <<'PYEOF'
-import json, re, statistics, sys
-log, gpus, prec, table = sys.argv[1:]
-text = open(log).read()
-runs = re.findall(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms", text)
-row = {"gpus": int(gpus), "precision": prec, "table": int(table)}
-if len(runs) < 4:
-    err = [l for l in text.splitlines() if l.startswith("ERROR")]
-    row["error"] = err[0] if err else "no timing in " + log
-else:
-    timed = [float(t) / int(n) for t, _, n, _ in runs[-3:]]
-    atoms = int(runs[-1][3])
-    us = statistics.median(timed) * 1e6
-    row.update(ranks=int(runs[-1][1]), atoms=atoms, steps=int(runs[-1][2]), us_per_step=round(us, 1),
-               atom_steps_per_s=round(atoms / us * 1e6))
-print(json.dumps(row))
-PYEOF
+  "$PY" "$ROOT/bench/loop_time.py" "$log" gpus="$g" precision="$PREC" table="$TABLE" >> "$RES"
   tail -1 "$RES"
 done
 "$PY" - "$RES" "$(head -1 "$OUT/weak-gpu.txt" 2>/dev/null)" > "$OUT/weak_scaling.md" <<'PYEOF'
