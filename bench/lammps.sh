@@ -47,6 +47,8 @@ for style in host kk; do
     # the host path moves every layer's ghost rows through host memory: large boxes only on kk
     [ "$style" = host ] && [ "$n" -gt 4000 ] && [ "$n" -ne "${SIZES%% *}" ] && continue
     one $style fp64 0 "water$((3 * n))" "water$n.data" p "O H" "$W" 5 "$steps"
+    # fp32 with the exact filter (weights resident in registers) on the device-resident style
+    [ "$style" = kk ] && one $style fp32 0 "water$((3 * n))" "water$n.data" p "O H" "$W" 5 "$steps"
     one $style fp32 1024 "water$((3 * n))" "water$n.data" p "O H" "$W" 5 "$steps"
   done
 done

@@ -33,6 +33,14 @@ std::vector<Case> cases() {
   o.shared_interactions = true;
   o.shared_filters = true;
   c.push_back({"painn_shared_interactions", o});
+  // 20 basis functions: the filter runs with its weights in registers (ResidentFilter).
+  o = ModelOptions{};
+  o.K = 20;
+  c.push_back({"painn_resident_filter", o});
+  o.shared_filters = true;
+  o.act = Activation::ShiftedSoftplus;
+  o.L = 3;
+  c.push_back({"painn_resident_shared_ssp", o});
   o = ModelOptions{};
   o.family = Family::Distiller;
   c.push_back({"distiller", o});

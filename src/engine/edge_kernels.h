@@ -4,7 +4,9 @@
 // `chunk` neighbours: the team first fills the chunk's radial inputs in scratch (basis values
 // and their d-derivatives; for the distiller also its hidden filter layer), then each thread
 // runs its own channels over the whole chunk. The per-edge filter W(d) is recomputed in both
-// passes, so no edges x features array is ever stored.
+// passes, so no edges x features array is ever stored. painn's one-layer filter, with 20 basis
+// functions, runs with each channel's weights held in registers (ResidentFilter); otherwise the
+// filter network reads its weights per edge (ExactFilter), or a cubic table replaces it.
 //
 // Filter channels: W = [Ws, WR, Wv] at row offsets off[0..2] of the filter output (painn: 0, F,
 // 2F; mlff-distiller stores [phi_s, phi_1 (v_j), phi_2 (r_hat)]: 0, 2F, F).
@@ -51,16 +53,35 @@ struct reduction_identity<mlff::AtomTotals<T>> {
 
 namespace mlff {
 
-// Work tags: the tabulated and the exact filter are separate kernels, so the table's simpler
-// kernel is not held to the registers the filter network needs.
-struct ExactFilter {};
-struct TabulatedFilter {};
+// Work tags, one kernel each, so that each is held only to the registers it needs:
+struct TabulatedFilter {};  // cubic table rows per edge (filter_table.h)
+struct ExactFilter {};      // the filter network, its weights read for every edge
+// painn's filter K -> 3F with one channel's 3K weights held in registers: read once per chunk
+// instead of once per edge (K fixed at compile time so the weights can live in registers).
+template <int K>
+struct ResidentFilter {};
+
+template <class Tag>
+constexpr bool is_resident = false;
+template <int K>
+constexpr bool is_resident<ResidentFilter<K>> = true;
+
+// What one channel thread keeps between edges: nothing, or its resident filter weights.
+template <class Real, class Tag>
+struct ChannelFilter {};
+template <class Real, int K>
+struct ChannelFilter<Real, ResidentFilter<K>> {
+  static constexpr int size = K;
+  Real a[K][3], b[3];
+};
 
 template <class Exec, class Real, class Mem>
 struct EdgeCommon {
   using member_t = typename Kokkos::TeamPolicy<Exec>::member_type;
   using Scratch = Kokkos::View<Real*, typename Exec::scratch_memory_space,
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  using IndexScratch = Kokkos::View<int*, typename Exec::scratch_memory_space,
+                                    Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
   Kokkos::View<const double**, Kokkos::LayoutRight, Mem> x;  // [nall, 3]
   Kokkos::View<const int*, Mem> offsets, nbrs;               // CSR full list of local atoms
@@ -81,9 +102,11 @@ struct EdgeCommon {
   Mat<Real, Mem> S, V, C;            // layer inputs s, v (all atoms) and painn context
 
   // One chunk's edge inputs in team scratch, computed once per edge rather than once per
-  // channel thread: the geometry (d < 0 marks an edge beyond the cutoff; r = x_k - x_a and the
-  // two reciprocals 1/d, 1/(d + eps)), and for the exact filter the radial inputs.
+  // channel thread: the neighbour (so that channel threads find it without a global load),
+  // the geometry (d < 0 marks an edge beyond the cutoff; r = x_k - x_a and the two
+  // reciprocals 1/d, 1/(d + eps)), and for the exact filter the radial inputs.
   struct Radial {
+    IndexScratch k;                 // [n]
     Scratch d, r, inv;              // [n], [n 3], [n 2]
     Scratch fc, dfc, e, de, z, dz;  // [n], [n], [n K] x2, [n H] x2 (distiller)
   };
@@ -92,12 +115,13 @@ struct EdgeCommon {
   size_t radial_bytes() const {
     size_t n = 6 * size_t(chunk);
     if (!tab) n += 2 * size_t(chunk) * (1 + K + (painn ? 0 : H));
-    return n * sizeof(Real) + 9 * 64;
+    return n * sizeof(Real) + size_t(chunk) * sizeof(int) + 10 * 64;
   }
 
   template <bool Tab>
   KOKKOS_INLINE_FUNCTION Radial radial_scratch(const member_t& t) const {
     Radial s;
+    s.k = IndexScratch(t.team_scratch(0), chunk);
     s.d = Scratch(t.team_scratch(0), chunk);
     s.r = Scratch(t.team_scratch(0), 3 * chunk);
     s.inv = Scratch(t.team_scratch(0), 2 * chunk);
@@ -123,6 +147,7 @@ struct EdgeCommon {
                                       bool want_d) const {
     Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n), [&](const int e) {
       const int k = nbrs(base + e);
+      s.k(e) = k;
       const double r0 = x(k, 0) - x(a, 0), r1 = x(k, 1) - x(a, 1), r2 = x(k, 2) - x(a, 2);
       const double dd = ::sqrt(r0 * r0 + r1 * r1 + r2 * r2);
       const Real d = static_cast<Real>(dd);
@@ -176,12 +201,46 @@ struct EdgeCommon {
     return true;
   }
 
+  // Loads channel c's resident filter weights (a no-op for the other filters).
+  template <class Tag>
+  KOKKOS_INLINE_FUNCTION void load(int c, ChannelFilter<Real, Tag>& r) const {
+    if constexpr (is_resident<Tag>) {
+      for (int q = 0; q < 3; ++q) {
+        const int col = off[q] + c;
+        r.b[q] = A.b(col);
+        MLFF_UNROLL
+        for (int k = 0; k < r.size; ++k) r.a[k][q] = AT(k, col);
+      }
+    }
+  }
+
   // Filter values w[q] of channel c for chunk edge e at distance d, and dw[q] = dw/dd when
   // wanted.
-  template <bool Tab>
-  KOKKOS_INLINE_FUNCTION void filter(int c, int e, Real d, const Radial& s, Real w[3], Real dw[3],
-                                     bool want_d) const {
-    if constexpr (Tab) {  // the interval's cubic in t = d / h - i
+  template <class Tag>
+  KOKKOS_INLINE_FUNCTION void filter(const ChannelFilter<Real, Tag>& r, int c, int e, Real d,
+                                     const Radial& s, Real w[3], Real dw[3], bool want_d) const {
+    if constexpr (is_resident<Tag>) {
+      // Each basis value is read once from scratch and used by all three outputs.
+      constexpr int KC = ChannelFilter<Real, Tag>::size;
+      Real p[3] = {r.b[0], r.b[1], r.b[2]}, dp[3] = {0, 0, 0};
+      MLFF_UNROLL
+      for (int k = 0; k < KC; ++k) {
+        const Real ek = s.e(e * KC + k);
+        for (int q = 0; q < 3; ++q) p[q] += r.a[k][q] * ek;
+      }
+      if (want_d) {
+        MLFF_UNROLL
+        for (int k = 0; k < KC; ++k) {
+          const Real dek = s.de(e * KC + k);
+          for (int q = 0; q < 3; ++q) dp[q] += r.a[k][q] * dek;
+        }
+      }
+      const Real fc = s.fc(e), dfc = s.dfc(e);
+      for (int q = 0; q < 3; ++q) {
+        w[q] = p[q] * fc;
+        dw[q] = dp[q] * fc + p[q] * dfc;
+      }
+    } else if constexpr (std::is_same_v<Tag, TabulatedFilter>) {  // cubic in t = d / h - i
       const Real x = d * inv_h;
       int i = static_cast<int>(x);
       if (i > N - 1) i = N - 1;
@@ -236,11 +295,18 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   using typename Base::member_t;
   Mat<Real, Mem> Sm, Vm;
 
-  KOKKOS_INLINE_FUNCTION void operator()(ExactFilter, const member_t& t) const { run<false>(t); }
-  KOKKOS_INLINE_FUNCTION void operator()(TabulatedFilter, const member_t& t) const { run<true>(t); }
+  // What edge {a, k} needs of k in channel c: its context xs, xR, xv and v_k.
+  KOKKOS_INLINE_FUNCTION void gather(int k, int c, Real g[6]) const {
+    this->context(k, c, g[0], g[1], g[2]);
+    for (int al = 0; al < 3; ++al) g[3 + al] = this->V(k, al * this->F + c);
+  }
 
-  template <bool Tab>
+  template <class Tag>
+  KOKKOS_INLINE_FUNCTION void operator()(Tag, const member_t& t) const { run<Tag>(t); }
+
+  template <class Tag>
   KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
+    constexpr bool Tab = std::is_same_v<Tag, TabulatedFilter>;
     const int a = t.league_rank(), F = this->F;
     const auto s = this->template radial_scratch<Tab>(t);
     // Chunks of edges; an atom without edges has one empty chunk (it writes the residual).
@@ -254,15 +320,25 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
         const auto& v0 = base == begin ? this->V : Vm;
         Real sm = s0(a, c), vm[3];
         for (int al = 0; al < 3; ++al) vm[al] = v0(a, al * F + c);
+        ChannelFilter<Real, Tag> fr;
+        this->load(c, fr);
+        // With the resident filter, edge e + 1's neighbour rows are requested before edge e's
+        // arithmetic, which hides their latency (the table kernel has no registers to spare).
+        Real g[6];
+        if (is_resident<Tag> && n > 0) gather(s.k(0), c, g);
         for (int e = 0; e < n; ++e) {
-          const int k = this->nbrs(base + e);
-          Real d, u[3], w[3], dw[3], xs, xR, xv;
+          Real cur[6];
+          if constexpr (is_resident<Tag>) {
+            for (int m = 0; m < 6; ++m) cur[m] = g[m];
+            if (e + 1 < n) gather(s.k(e + 1), c, g);
+          } else {
+            gather(s.k(e), c, cur);
+          }
+          Real d, u[3], w[3], dw[3];
           if (!this->edge(s, e, d, u)) continue;
-          this->template filter<Tab>(c, e, d, s, w, dw, false);
-          this->context(k, c, xs, xR, xv);
-          sm += w[0] * xs;
-          for (int al = 0; al < 3; ++al)
-            vm[al] += w[1] * xR * u[al] + w[2] * xv * this->V(k, al * F + c);
+          this->filter(fr, c, e, d, s, w, dw, false);
+          sm += w[0] * cur[0];
+          for (int al = 0; al < 3; ++al) vm[al] += w[1] * cur[1] * u[al] + w[2] * cur[2] * cur[3 + al];
         }
         Sm(a, c) = sm;
         for (int al = 0; al < 3; ++al) Vm(a, al * F + c) = vm[al];
@@ -287,15 +363,30 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
   Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> f, vir;     // [nlocal, 3], [nlocal, 6]
   Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> pair_grad;  // [nnz, 3] or empty
 
+  // What edge {a, k} needs of k in channel c: context, message adjoints and v_k.
+  struct Gathered {
+    Real xs, xR, xv, sb, vb[3], v[3];
+  };
+  KOKKOS_INLINE_FUNCTION void gather(int k, int c, Gathered& g) const {
+    const int F = this->F;
+    this->context(k, c, g.xs, g.xR, g.xv);
+    g.sb = Smb(k, c);
+    for (int al = 0; al < 3; ++al) {
+      g.vb[al] = Vmb(k, al * F + c);
+      g.v[al] = this->V(k, al * F + c);
+    }
+  }
+
   size_t scratch_bytes() const {
     return this->radial_bytes() + (pair_grad.extent(0) > 0 ? 3 * size_t(this->chunk) * sizeof(Acc) + 64 : 0);
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(ExactFilter, const member_t& t) const { run<false>(t); }
-  KOKKOS_INLINE_FUNCTION void operator()(TabulatedFilter, const member_t& t) const { run<true>(t); }
+  template <class Tag>
+  KOKKOS_INLINE_FUNCTION void operator()(Tag, const member_t& t) const { run<Tag>(t); }
 
-  template <bool Tab>
+  template <class Tag>
   KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
+    constexpr bool Tab = std::is_same_v<Tag, TabulatedFilter>;
     const int a = t.league_rank();
     const auto s = this->template radial_scratch<Tab>(t);
     const bool want_pg = pair_grad.extent(0) > 0;
@@ -313,7 +404,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
       Kokkos::parallel_reduce(
           Kokkos::TeamThreadRange(t, this->F),
           [&](const int c, AtomTotals<Acc>& acc) {
-            channel<Tab>(a, c, base, n, base == begin, s, pg, want_pg, acc);
+            channel<Tag>(a, c, n, base == begin, s, pg, want_pg, acc);
           },
           part);
       total += part;
@@ -333,8 +424,8 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
 
   // Channel c of atom a over one chunk of edges; the first chunk also writes the residual
   // (Sbi, Vbi start from Smb, Vmb of a).
-  template <bool Tab>
-  KOKKOS_INLINE_FUNCTION void channel(int a, int c, int base, int n, bool first,
+  template <class Tag>
+  KOKKOS_INLINE_FUNCTION void channel(int a, int c, int n, bool first,
                                       const typename Base::Radial& s, const AccScratch& pg,
                                       bool want_pg, AtomTotals<Acc>& acc) const {
     const int F = this->F;
@@ -346,18 +437,27 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
       vA[al] = this->V(a, al * F + c);
     }
     Real cb[3] = {0, 0, 0}, vbi[3] = {0, 0, 0};
+    ChannelFilter<Real, Tag> fr;
+    this->load(c, fr);
+    // As in the forward pass, the resident filter requests edge e + 1's rows ahead.
+    Gathered g, cur;
+    if (is_resident<Tag> && n > 0) gather(s.k(0), c, g);
     for (int e = 0; e < n; ++e) {
-      const int k = this->nbrs(base + e);
-      Real d, u[3], w[3], dw[3], xsK, xRK, xvK;
+      if constexpr (is_resident<Tag>) {
+        cur = g;
+        if (e + 1 < n) gather(s.k(e + 1), c, g);
+      } else {
+        gather(s.k(e), c, cur);
+      }
+      Real d, u[3], w[3], dw[3];
       if (!this->edge(s, e, d, u)) continue;
-      this->template filter<Tab>(c, e, d, s, w, dw, true);
-      this->context(k, c, xsK, xRK, xvK);
-      const Real sbK = Smb(k, c);
-      Real vbK[3], pA = 0, qA = 0, pK = 0, qK = 0;
+      this->filter(fr, c, e, d, s, w, dw, true);
+      const Real xsK = cur.xs, xRK = cur.xR, xvK = cur.xv, sbK = cur.sb;
+      const Real* vbK = cur.vb;
+      Real pA = 0, qA = 0, pK = 0, qK = 0;
       for (int al = 0; al < 3; ++al) {
-        vbK[al] = Vmb(k, al * F + c);
         pA += vbA[al] * u[al];
-        qA += vbA[al] * this->V(k, al * F + c);
+        qA += vbA[al] * cur.v[al];
         pK -= vbK[al] * u[al];  // u_ka = -u_ak
         qK += vbK[al] * vA[al];
       }

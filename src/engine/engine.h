@@ -23,10 +23,15 @@ namespace mlff {
 // Edge kernels' policy. In fp32 the kernels are held to 64 registers per thread (at most 128
 // threads, at least 8 teams per multiprocessor): the occupancy gained outweighs a few spills
 // (98k water atoms: -4 %, seed architecture -11 %); in fp64 the spills would double the time.
+// The resident filter needs its 3K weights in registers and is never held.
 template <class Exec, class Tag, class Real, class Acc>
 using EdgePolicy = std::conditional_t<
-    std::is_same_v<Real, float> && std::is_same_v<Acc, float>,
+    std::is_same_v<Real, float> && std::is_same_v<Acc, float> && !is_resident<Tag>,
     Kokkos::TeamPolicy<Exec, Tag, Kokkos::LaunchBounds<128, 8>>, Kokkos::TeamPolicy<Exec, Tag>>;
+
+// The basis size whose painn filter runs resident (ResidentFilter): schnetpack's default
+// n_rbf = 20, that of the shipped models. Other sizes run the generic ExactFilter kernel.
+constexpr int kResidentK = 20;
 
 template <class Exec, class Real, class Acc>
 class Engine {
@@ -87,6 +92,10 @@ class Engine {
   // Runs an edge kernel (MessageForward / MessageBackward) on the filter kind of the model.
   template <class Functor>
   void launch_edges(const char* name, int nlocal, const Functor& f, size_t scratch) const;
+  // Whether the exact filter runs resident: painn with kResidentK basis functions.
+  bool resident() const {
+    return m_.table_points == 0 && m_.family == Family::PaiNN && m_.basis.size == kResidentK;
+  }
   template <class Tag, class Functor>
   EdgePolicy<Exec, Tag, Real, Acc> edge_policy(int nlocal, const Functor& f, size_t scratch) const;
 };

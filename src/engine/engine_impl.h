@@ -77,6 +77,7 @@ EdgeCommon<Exec, Real, typename Exec::memory_space> Engine<Exec, Real, Acc>::edg
   // hidden layer (2 H numbers per edge) stays in fast scratch memory. A tabulated filter needs
   // no scratch: one chunk is then most atoms' whole neighbour list.
   e.chunk = e.painn ? 32 : 8;
+  if (resident()) e.chunk = 64;  // 12 KB of scratch in fp32; the weights load once per chunk
   if (m_.table_points > 0) {
     e.tab = true;
     e.T = L.table;
@@ -144,6 +145,8 @@ void Engine<Exec, Real, Acc>::launch_edges(const char* name, int nlocal, const F
                                            size_t scratch) const {
   if (m_.table_points > 0)
     Kokkos::parallel_for(name, edge_policy<TabulatedFilter>(nlocal, f, scratch), f);
+  else if (resident())
+    Kokkos::parallel_for(name, edge_policy<ResidentFilter<kResidentK>>(nlocal, f, scratch), f);
   else
     Kokkos::parallel_for(name, edge_policy<ExactFilter>(nlocal, f, scratch), f);
 }
