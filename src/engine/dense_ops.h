@@ -88,6 +88,9 @@ void for_entries(const char* name, size_t n, int w, const Fn& fn) {
   }
 }
 
+// Outputs per thread of the host back ends' dense layers (below).
+constexpr int kDenseBlock = 8;
+
 // Y(r, o) = b(o) + sum_i W(o, i) X(r, i), r < n. With Z (a hidden layer), also Z = act(Y).
 template <class Exec, class Real, class Mem>
 void dense_forward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Mem>& X,
@@ -112,11 +115,29 @@ void dense_forward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Me
     return;
   }
 #endif
-  for_entries<Exec>("mlff::dense_forward", n, out, KOKKOS_LAMBDA(const int r, const int o) {
-    Real acc = has_bias ? b(o) : Real(0);
-    for (int i = 0; i < in; ++i) acc += W(o, i) * X(r, i);
-    Y(r, o) = acc;
-    if (hidden) Z(r, o) = act_value(act, acc);
+  // Host back ends: each thread sums kDenseBlock outputs at once, so that the multiply-adds of
+  // one input form independent chains (one sum per output is bound by the adder's latency).
+  // Every output is still summed over i in order: the same numbers as one output at a time.
+  const int blocks = (out + kDenseBlock - 1) / kDenseBlock;
+  for_entries<Exec>("mlff::dense_forward", n, blocks, KOKKOS_LAMBDA(const int r, const int ob) {
+    const int o0 = ob * kDenseBlock, m = out - o0 < kDenseBlock ? out - o0 : kDenseBlock;
+    Real acc[kDenseBlock];
+    for (int j = 0; j < kDenseBlock; ++j) acc[j] = has_bias && j < m ? b(o0 + j) : Real(0);
+    if (m == kDenseBlock) {  // a fixed trip count keeps acc in registers
+      for (int i = 0; i < in; ++i) {
+        const Real x = X(r, i);
+        for (int j = 0; j < kDenseBlock; ++j) acc[j] += W(o0 + j, i) * x;
+      }
+    } else {
+      for (int i = 0; i < in; ++i) {
+        const Real x = X(r, i);
+        for (int j = 0; j < m; ++j) acc[j] += W(o0 + j, i) * x;
+      }
+    }
+    for (int j = 0; j < m; ++j) {
+      Y(r, o0 + j) = acc[j];
+      if (hidden) Z(r, o0 + j) = act_value(act, acc[j]);
+    }
   });
 }
 
@@ -137,10 +158,24 @@ void dense_backward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, M
     return;
   }
 #endif
-  for_entries<Exec>("mlff::dense_backward", n, in, KOKKOS_LAMBDA(const int r, const int i) {
-    Real acc = 0;
-    for (int o = 0; o < out; ++o) acc += W(o, i) * Ybar(r, o);
-    Xbar(r, i) = accumulate ? Xbar(r, i) + acc : acc;
+  // Host back ends: as in dense_forward, kDenseBlock inputs at once (W's rows are contiguous
+  // in i, so the block's multiply-adds can also run as vector instructions).
+  const int blocks = (in + kDenseBlock - 1) / kDenseBlock;
+  for_entries<Exec>("mlff::dense_backward", n, blocks, KOKKOS_LAMBDA(const int r, const int ib) {
+    const int i0 = ib * kDenseBlock, m = in - i0 < kDenseBlock ? in - i0 : kDenseBlock;
+    Real acc[kDenseBlock] = {};
+    if (m == kDenseBlock) {  // a fixed trip count keeps acc in registers
+      for (int o = 0; o < out; ++o) {
+        const Real y = Ybar(r, o);
+        for (int j = 0; j < kDenseBlock; ++j) acc[j] += W(o, i0 + j) * y;
+      }
+    } else {
+      for (int o = 0; o < out; ++o) {
+        const Real y = Ybar(r, o);
+        for (int j = 0; j < m; ++j) acc[j] += W(o, i0 + j) * y;
+      }
+    }
+    for (int j = 0; j < m; ++j) Xbar(r, i0 + j) = accumulate ? Xbar(r, i0 + j) + acc[j] : acc[j];
   });
 }
 
