@@ -31,8 +31,8 @@ struct DeviceLayer {
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> filt1_t;   // filt1's weight transposed, [H_f, 3F]
   DeviceLinear<Real, Mem> upd0, upd1;      // 2F -> H_u -> 3F on [s, |v|]
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> M;  // 3x3 x/y/z mixing
-  // both families, when tabulated: [4 N, 3F], see filter_table.h
-  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> table;
+  // both families, when tabulated: [N, 3F] cells of 4 coefficients, see filter_table.h
+  Kokkos::View<Cubic<Real>**, Kokkos::LayoutRight, Mem> table;
 };
 
 template <class Real, class Mem>
@@ -164,10 +164,14 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
       d.M = to_view2<Real, Mem>(s.tensor(p + "mixing_matrix"), p + "mixing_matrix");
     }
     if (table_points > 0) {
-      Tensor t;
-      t.shape = {4L * table_points, 3L * F};
-      t.data = tabulate_filter(s, l, table_points);
-      d.table = to_view2<Real, Mem>(t, "filter_table." + std::to_string(l));
+      const std::vector<double> rows = tabulate_filter(s, l, table_points);
+      d.table = decltype(d.table)("filter_table." + std::to_string(l), table_points, 3 * F);
+      auto h = Kokkos::create_mirror_view(d.table);
+      for (int i = 0; i < table_points; ++i)
+        for (int c = 0; c < 3 * F; ++c)
+          for (int m = 0; m < 4; ++m)
+            h(i, c).a[m] = static_cast<Real>(rows[(size_t(4) * i + m) * 3 * F + c]);
+      Kokkos::deep_copy(d.table, h);
     }
   }
   for (size_t k = 0; k + 1 < s.readout.size(); ++k)

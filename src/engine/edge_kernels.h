@@ -95,7 +95,7 @@ struct EdgeCommon {
   DeviceLinear<Real, Mem> B1, B2;    // distiller filter MLP, K -> H -> 3F
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> AT, B2T;  // A^T [K, 3F], B2^T [H, 3F]
   // Tabulated filter (filter_table.h): when `tab`, W and dW/dd come from T; no scratch is used.
-  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> T;
+  Kokkos::View<const Cubic<Real>**, Kokkos::LayoutRight, Mem> T;
   bool tab = false;
   int N = 0;
   Real inv_h = 0;
@@ -246,11 +246,9 @@ struct EdgeCommon {
       if (i > N - 1) i = N - 1;
       const Real t = x - Real(i);
       for (int q = 0; q < 3; ++q) {
-        const int col = off[q] + c;
-        const Real a0 = T(4 * i, col), a1 = T(4 * i + 1, col), a2 = T(4 * i + 2, col),
-                   a3 = T(4 * i + 3, col);
-        w[q] = a0 + t * (a1 + t * (a2 + t * a3));
-        dw[q] = (a1 + t * (2 * a2 + 3 * t * a3)) * inv_h;
+        const Cubic<Real> k = T(i, off[q] + c);  // one vector load per cell
+        w[q] = k.a[0] + t * (k.a[1] + t * (k.a[2] + t * k.a[3]));
+        dw[q] = (k.a[1] + t * (2 * k.a[2] + 3 * t * k.a[3])) * inv_h;
       }
     } else {
       for (int q = 0; q < 3; ++q) {

@@ -61,6 +61,13 @@ inline void host_affine(const Tensor& W, const Tensor& b, long row0, long out,
 
 }  // namespace detail
 
+// One table cell: the cubic's four coefficients, aligned so that one vector load fetches them
+// (the edge kernels read a cell per edge and channel).
+template <class Real>
+struct alignas(4 * sizeof(Real)) Cubic {
+  Real a[4];
+};
+
 // Rows 4i .. 4i + 3: coefficients a, b, c, e of W = a + b t + c t^2 + e t^3 on interval i
 // (d = (i + t) h, h = r_c / N, 0 <= t <= 1), so dW/dd = (b + 2 c t + 3 e t^2) / h; columns are
 // the layer's 3F filter channels in the filter's own order.
