@@ -273,6 +273,27 @@ struct EdgeCommon {
     }
   }
 
+  // Neighbour rows of chunk edge e in channel c into cur (self.gather: what the pass needs of
+  // the neighbour). With the resident filter they come from the copy requested one edge
+  // before (for edge 0: by first_rows, before the loop), and edge e + 1's are requested now,
+  // so that their latency overlaps edge e's arithmetic; the table kernel has no registers to
+  // spare and loads them when needed.
+  template <class Tag, class Self, class Rows>
+  KOKKOS_INLINE_FUNCTION void first_rows(const Self& self, const Radial& s, int n, int c,
+                                         Rows& ahead) const {
+    if (is_resident<Tag> && n > 0) self.gather(s.k(0), c, ahead);
+  }
+  template <class Tag, class Self, class Rows>
+  KOKKOS_INLINE_FUNCTION void neighbour_rows(const Self& self, const Radial& s, int e, int n, int c,
+                                             Rows& ahead, Rows& cur) const {
+    if constexpr (is_resident<Tag>) {
+      cur = ahead;
+      if (e + 1 < n) self.gather(s.k(e + 1), c, ahead);
+    } else {
+      self.gather(s.k(e), c, cur);
+    }
+  }
+
   KOKKOS_INLINE_FUNCTION void context(int j, int c, Real& xs, Real& xR, Real& xv) const {
     if (painn) {
       xs = C(j, c);
@@ -294,9 +315,12 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   Mat<Real, Mem> Sm, Vm;
 
   // What edge {a, k} needs of k in channel c: its context xs, xR, xv and v_k.
-  KOKKOS_INLINE_FUNCTION void gather(int k, int c, Real g[6]) const {
-    this->context(k, c, g[0], g[1], g[2]);
-    for (int al = 0; al < 3; ++al) g[3 + al] = this->V(k, al * this->F + c);
+  struct Gathered {
+    Real xs, xR, xv, v[3];
+  };
+  KOKKOS_INLINE_FUNCTION void gather(int k, int c, Gathered& g) const {
+    this->context(k, c, g.xs, g.xR, g.xv);
+    for (int al = 0; al < 3; ++al) g.v[al] = this->V(k, al * this->F + c);
   }
 
   template <class Tag>
@@ -320,23 +344,15 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
         for (int al = 0; al < 3; ++al) vm[al] = v0(a, al * F + c);
         ChannelFilter<Real, Tag> fr;
         this->load(c, fr);
-        // With the resident filter, edge e + 1's neighbour rows are requested before edge e's
-        // arithmetic, which hides their latency (the table kernel has no registers to spare).
-        Real g[6];
-        if (is_resident<Tag> && n > 0) gather(s.k(0), c, g);
+        Gathered ahead, k;
+        this->template first_rows<Tag>(*this, s, n, c, ahead);
         for (int e = 0; e < n; ++e) {
-          Real cur[6];
-          if constexpr (is_resident<Tag>) {
-            for (int m = 0; m < 6; ++m) cur[m] = g[m];
-            if (e + 1 < n) gather(s.k(e + 1), c, g);
-          } else {
-            gather(s.k(e), c, cur);
-          }
+          this->template neighbour_rows<Tag>(*this, s, e, n, c, ahead, k);
           Real d, u[3], w[3], dw[3];
           if (!this->edge(s, e, d, u)) continue;
           this->filter(fr, c, e, d, s, w, dw, false);
-          sm += w[0] * cur[0];
-          for (int al = 0; al < 3; ++al) vm[al] += w[1] * cur[1] * u[al] + w[2] * cur[2] * cur[3 + al];
+          sm += w[0] * k.xs;
+          for (int al = 0; al < 3; ++al) vm[al] += w[1] * k.xR * u[al] + w[2] * k.xv * k.v[al];
         }
         Sm(a, c) = sm;
         for (int al = 0; al < 3; ++al) Vm(a, al * F + c) = vm[al];
@@ -437,16 +453,10 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     Real cb[3] = {0, 0, 0}, vbi[3] = {0, 0, 0};
     ChannelFilter<Real, Tag> fr;
     this->load(c, fr);
-    // As in the forward pass, the resident filter requests edge e + 1's rows ahead.
-    Gathered g, cur;
-    if (is_resident<Tag> && n > 0) gather(s.k(0), c, g);
+    Gathered ahead, cur;
+    this->template first_rows<Tag>(*this, s, n, c, ahead);
     for (int e = 0; e < n; ++e) {
-      if constexpr (is_resident<Tag>) {
-        cur = g;
-        if (e + 1 < n) gather(s.k(e + 1), c, g);
-      } else {
-        gather(s.k(e), c, cur);
-      }
+      this->template neighbour_rows<Tag>(*this, s, e, n, c, ahead, cur);
       Real d, u[3], w[3], dw[3];
       if (!this->edge(s, e, d, u)) continue;
       this->filter(fr, c, e, d, s, w, dw, true);
