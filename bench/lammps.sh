@@ -18,12 +18,7 @@ WORK=$(mktemp -d)
 RES=$OUT/lammps.jsonl
 : > "$RES"
 cp "$ROOT/examples/benzene/benzene.data" "$WORK/"
-# Water boxes from examples/water/make_box.py (needs numpy and ase), or from DATA_DIR/waterN.data
-# made beforehand by it (e.g. on a machine without ase).
-for n in $SIZES; do
-  if [ -n "${DATA_DIR:-}" ] && [ -f "$DATA_DIR/water$n.data" ]; then cp "$DATA_DIR/water$n.data" "$WORK/"
-  else (cd "$WORK" && "$PY" "$ROOT/examples/water/make_box.py" "$n" 11 > /dev/null && mv water.data "water$n.data"); fi
-done
+for n in $SIZES; do bash "$ROOT/bench/water_box.sh" "$n" "$WORK"; done
 
 # style precision table system data boundary elements model warm steps
 one() {

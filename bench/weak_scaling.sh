@@ -18,8 +18,7 @@ PY=${PYTHON:-python3}
 WORK=$(mktemp -d)
 RES=$OUT/weak_scaling.jsonl
 : > "$RES"
-if [ -n "${DATA_DIR:-}" ] && [ -f "$DATA_DIR/water$N.data" ]; then cp "$DATA_DIR/water$N.data" "$WORK/"
-else (cd "$WORK" && "$PY" "$ROOT/examples/water/make_box.py" "$N" 11 > /dev/null && mv water.data "water$N.data"); fi
+bash "$ROOT/bench/water_box.sh" "$N" "$WORK"
 nvidia-smi --query-gpu=name --format=csv,noheader > "$OUT/weak-gpu.txt" 2>/dev/null
 for g in $GPUS; do
   log=$OUT/weak_${g}gpu.log
