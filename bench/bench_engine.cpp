@@ -9,6 +9,7 @@
 //   mlff_painn_bench --model M.json --system S.sys [--precision fp64|fp32|mixed]
 //                    [--path resident|host|both] [--warmup 3] [--repeat 20] [--profile 1]
 //                    [--table N]   (tabulated radial filters, N intervals; 0 = exact)
+//                    [--graph 1]   (resident path: calls recorded as a CUDA graph, call_graph.h)
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -191,16 +192,18 @@ struct Report {
   std::string path;
   double energy = 0, median_us = 0, min_us = 0;
   size_t device_bytes = 0, workspace_bytes = 0;
+  long replays = 0;  // calls replayed from a CUDA graph
 };
 
 template <class EngineT>
 Report run_resident(const mlff::ModelSpec& spec, int table, const mlff::NeighborData& nd,
-                    int warmup, int repeat) {
+                    bool graph, int warmup, int repeat) {
   using Mem = typename EngineT::Mem;
   using Real = typename EngineT::M2::value_type;
   const size_t before = device_bytes_in_use();
   const mlff::DeviceFrame<Mem> frame(nd);
   EngineT engine(spec, table);
+  engine.use_graphs(graph);
   const typename EngineT::Input in = frame.template input<EngineT>();
   typename EngineT::Output out;
   mlff::OwnerMapExchange<mlff::ExecSpace, Real> exch(nd.nlocal, frame.owner);
@@ -212,6 +215,7 @@ Report run_resident(const mlff::ModelSpec& spec, int table, const mlff::Neighbor
   r.energy = out.energy;
   r.device_bytes = device_bytes_in_use() - before;
   r.workspace_bytes = engine.workspace_bytes();
+  r.replays = engine.graph_replays();
   return r;
 }
 
@@ -272,14 +276,16 @@ int main(int argc, char** argv) {
     const auto nd = neighbours(c, species, spec.cutoff);
     const int warmup = std::stoi(opt["warmup"]), repeat = std::stoi(opt["repeat"]);
     const bool profile = opt.count("profile") && opt["profile"] == "1";
+    const bool graph = opt.count("graph") && opt["graph"] == "1";
+    if (profile && graph) throw std::runtime_error("--profile fences every kernel: it cannot time a graph");
     if (profile) KernelClock::install();
     const std::string prec = opt["precision"];
     const int table = std::stoi(opt["table"]);
     std::vector<Report> reports;
     if (opt["path"] != "host") {
-      if (prec == "fp64") reports.push_back(run_resident<mlff::EngineFP64>(spec, table, nd, warmup, repeat));
-      if (prec == "fp32") reports.push_back(run_resident<mlff::EngineFP32>(spec, table, nd, warmup, repeat));
-      if (prec == "mixed") reports.push_back(run_resident<mlff::EngineMixed>(spec, table, nd, warmup, repeat));
+      if (prec == "fp64") reports.push_back(run_resident<mlff::EngineFP64>(spec, table, nd, graph, warmup, repeat));
+      if (prec == "fp32") reports.push_back(run_resident<mlff::EngineFP32>(spec, table, nd, graph, warmup, repeat));
+      if (prec == "mixed") reports.push_back(run_resident<mlff::EngineMixed>(spec, table, nd, graph, warmup, repeat));
     }
     if (opt["path"] != "resident") reports.push_back(run_host(spec, prec, table, nd, warmup, repeat));
     const int n = nd.nlocal;
@@ -292,7 +298,8 @@ int main(int argc, char** argv) {
                 << r.energy << std::setprecision(6) << ", \"median_us\": " << r.median_us
                 << ", \"min_us\": " << r.min_us << ", \"atom_steps_per_s\": " << n / (r.median_us * 1e-6)
                 << ", \"device_bytes\": " << r.device_bytes << ", \"workspace_bytes\": " << r.workspace_bytes
-                << ", \"repeat\": " << repeat << ", \"warmup\": " << warmup << "}" << std::endl;
+                << ", \"graph\": " << (graph && r.path == "resident" ? "true" : "false")
+                << ", \"graph_replays\": " << r.replays << ", \"repeat\": " << repeat << ", \"warmup\": " << warmup << "}" << std::endl;
     }
     if (profile) {  // per call: the totals cover warm-up and timed calls of every path
       const int calls = static_cast<int>(reports.size()) * (warmup + repeat);

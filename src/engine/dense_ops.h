@@ -68,6 +68,19 @@ void grow(View& v, size_t n, const char* label) {
   if (v.extent(0) < n) v = View(std::string(label), n + n / 8 + 16);
 }
 
+// Policy trait of the kernels of a force call: pass the functor as a kernel argument (Kokkos'
+// light-weight hint), as a kernel recorded into a CUDA graph must (call_graph.h). Left to
+// itself, Kokkos copies a functor of more than 512 bytes into constant memory, and before each
+// such copy waits on the host until the previous such kernel has finished. The small functors
+// here travel as arguments either way; the large edge kernels see EdgePolicy (engine.h).
+using Light = Kokkos::Experimental::WorkItemProperty::HintLightWeight_t;
+
+// Fills a view with a value in stream order (the plain deep_copy fences the device twice).
+template <class Exec, class View>
+void fill(const View& v, typename View::const_value_type& value) {
+  Kokkos::deep_copy(Exec(), v, value);
+}
+
 // Runs fn(r, c) for every entry of an n x w matrix, one thread per entry. The flat index is
 // 32-bit where it fits: a 64-bit division costs a GPU tens of instructions per entry.
 template <class Exec, class Fn>
@@ -77,13 +90,13 @@ void for_entries(const char* name, size_t n, int w, const Fn& fn) {
   if (total <= size_t(INT_MAX)) {
     const unsigned uw = static_cast<unsigned>(w);
     Kokkos::parallel_for(
-        name, Kokkos::RangePolicy<Exec, Kokkos::IndexType<int>>(0, static_cast<int>(total)),
+        name, Kokkos::RangePolicy<Exec, Light, Kokkos::IndexType<int>>(0, static_cast<int>(total)),
         KOKKOS_LAMBDA(const int idx) {
           fn(static_cast<int>(unsigned(idx) / uw), static_cast<int>(unsigned(idx) % uw));
         });
   } else {
     Kokkos::parallel_for(
-        name, Kokkos::RangePolicy<Exec>(0, total),
+        name, Kokkos::RangePolicy<Exec, Light>(0, total),
         KOKKOS_LAMBDA(const size_t idx) { fn(static_cast<int>(idx / w), static_cast<int>(idx % w)); });
   }
 }

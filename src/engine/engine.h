@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "call_graph.h"
 #include "edge_kernels.h"
 #include "ghost_exchange.h"
 #include "update_ops.h"
@@ -24,10 +25,22 @@ namespace mlff {
 // threads, at least 8 teams per multiprocessor): the occupancy gained outweighs a few spills
 // (98k water atoms: -4 %, seed architecture -11 %); in fp64 the spills would double the time.
 // The resident filter needs its 3K weights in registers and is never held.
-template <class Exec, class Tag, class Real, class Acc>
+// Launch: Light when the call is being recorded as a CUDA graph (call_graph.h), else Kokkos'
+// default for these large functors (constant memory), with which the resident filter's
+// forward keeps to 96 registers instead of 125 (4 % of an fp32 call at 98k atoms; held to
+// 96 light-weight, it spills and loses 8 %).
+template <class Exec, class Tag, class Real, class Acc, class Launch>
 using EdgePolicy = std::conditional_t<
     std::is_same_v<Real, float> && std::is_same_v<Acc, float> && !is_resident<Tag>,
-    Kokkos::TeamPolicy<Exec, Tag, Kokkos::LaunchBounds<128, 8>>, Kokkos::TeamPolicy<Exec, Tag>>;
+    Kokkos::TeamPolicy<Exec, Tag, Launch, Kokkos::LaunchBounds<128, 8>>,
+    Kokkos::TeamPolicy<Exec, Tag, Launch>>;
+using Heavy = Kokkos::Experimental::WorkItemProperty::None_t;
+
+// Calls of this many local atoms or more are not recorded as CUDA graphs: launching is then a
+// small part of the call (98k water atoms, H200: replays 1 % faster with the table, 3 % slower
+// with the resident filter, whose light-weight launch needs more registers; 10k atoms: 12 %
+// faster).
+constexpr int kGraphMaxAtoms = 50000;
 
 // The basis size whose painn filter runs resident (ResidentFilter): schnetpack's default
 // n_rbf = 20, that of the shipped models. Other sizes run the generic ExactFilter kernel.
@@ -55,7 +68,7 @@ class Engine {
     double virial[6] = {0, 0, 0, 0, 0, 0};  // xx yy zz xy xz yz, sum over pairs of -r_ij (x) dE/dr_ij
     Kokkos::View<Acc*, Mem> eatom;          // [nlocal]
     AccMat f;                               // [nlocal, 3]
-    AccMat pair_grad;                       // [nnz, 3], dE/dr_ij per neighbour-list entry, on request
+    AccMat pair_grad;                       // [>= nnz, 3], dE/dr_ij per neighbour-list entry, on request
   };
 
   // table_points > 0: tabulated radial filters with that many intervals (filter_table.h).
@@ -68,6 +81,12 @@ class Engine {
   // Evaluates energy and forces; `exch` fills ghost features between layers.
   void compute(const Input& in, GhostExchange<Real, Mem>& exch, Output& out);
 
+  // Whether calls whose exchange allows it, of fewer than kGraphMaxAtoms local atoms, are
+  // recorded as a CUDA graph and replayed (a call that repeats the previous one's sizes and
+  // arrays: call_graph.h). Off by default.
+  void use_graphs(bool on) { graphs_ = on; }
+  long graph_replays() const { return graph_.replays(); }
+
   // Bytes held by the engine's per-atom arrays and workspaces after the last compute.
   size_t workspace_bytes() const;
   // What workspace_bytes() will be for nlocal local and nall atoms in all, before any compute:
@@ -77,8 +96,9 @@ class Engine {
   // Public only because CUDA forbids device lambdas inside private member functions.
   void embed(const Input& in);
   EdgeCommon<Exec, Real, Mem> edge_setup(int l, const Input& in, const M2& C) const;
-  double readout(const Input& in, Output& out);
-  void reduce_virial(int nlocal, Output& out);
+  void readout(const Input& in, Output& out);
+  void sum_totals(int nlocal, const Output& out);
+  void evaluate(const Input& in, GhostExchange<Real, Mem>& exch, Output& out);
 
  private:
   ModelSpec spec_;
@@ -88,6 +108,10 @@ class Engine {
   std::vector<M2> S_, V_, Sm_, Vm_;  // per layer: inputs (all atoms), post-message (local)
   M2 Sfin_, Vfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
   AccMat vir_;  // [nlocal, 6] per-atom virial of receiver edges, summed over layers
+  // Energy and virial totals (sum_totals), read back once at the end of a call.
+  Kokkos::View<double[7], Mem> totals_{"mlff::totals"};
+  bool graphs_ = false;
+  CallGraph graph_;
 
   // Runs an edge kernel (MessageForward / MessageBackward) on the filter kind of the model.
   template <class Functor>
@@ -97,7 +121,9 @@ class Engine {
     return m_.table_points == 0 && m_.family == Family::PaiNN && m_.basis.size == kResidentK;
   }
   template <class Tag, class Functor>
-  EdgePolicy<Exec, Tag, Real, Acc> edge_policy(int nlocal, const Functor& f, size_t scratch) const;
+  void launch_edges_with(const char* name, int nlocal, const Functor& f, size_t scratch) const;
+  template <class Tag, class Launch, class Functor>
+  EdgePolicy<Exec, Tag, Real, Acc, Launch> edge_policy(int nlocal, const Functor& f, size_t scratch) const;
 };
 
 }  // namespace mlff

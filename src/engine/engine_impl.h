@@ -3,30 +3,6 @@
 
 namespace mlff {
 
-template <class Sym>
-struct Virial6 {
-  Sym v[6] = {0, 0, 0, 0, 0, 0};
-  KOKKOS_INLINE_FUNCTION Virial6() {}
-  KOKKOS_INLINE_FUNCTION Virial6& operator+=(const Virial6& o) {
-    for (int k = 0; k < 6; ++k) v[k] += o.v[k];
-    return *this;
-  }
-  KOKKOS_INLINE_FUNCTION void operator+=(const volatile Virial6& o) volatile {
-    for (int k = 0; k < 6; ++k) v[k] += o.v[k];
-  }
-};
-
-}  // namespace mlff
-
-namespace Kokkos {
-template <class T>
-struct reduction_identity<mlff::Virial6<T>> {
-  KOKKOS_FORCEINLINE_FUNCTION static mlff::Virial6<T> sum() { return mlff::Virial6<T>(); }
-};
-}  // namespace Kokkos
-
-namespace mlff {
-
 template <class Exec, class Real, class Acc>
 void Engine<Exec, Real, Acc>::embed(const Input& in) {
   const int F = m_.F;
@@ -89,7 +65,7 @@ EdgeCommon<Exec, Real, typename Exec::memory_space> Engine<Exec, Real, Acc>::edg
 }
 
 template <class Exec, class Real, class Acc>
-double Engine<Exec, Real, Acc>::readout(const Input& in, Output& out) {
+void Engine<Exec, Real, Acc>::readout(const Input& in, Output& out) {
   std::vector<const DeviceLinear<Real, Mem>*> layers;
   for (const auto& lin : m_.readout) layers.push_back(&lin);
   M2 Y = readout_mlp_.forward(in.nlocal, layers, Sfin_, m_.act);
@@ -97,38 +73,40 @@ double Engine<Exec, Real, Acc>::readout(const Input& in, Output& out) {
   auto sp = in.species;
   auto eref = m_.species_eref;
   const double scale = m_.energy_scale, shift = m_.energy_shift;
-  double energy = 0;
-  Kokkos::parallel_reduce(
-      "mlff::readout", Kokkos::RangePolicy<Exec>(0, in.nlocal),
-      KOKKOS_LAMBDA(const int i, double& e) {
-        const Acc ei = scale * Acc(Y(i, 0)) + shift + eref(sp(i));
-        eatom(i) = ei;
-        e += ei;
-      },
-      energy);
-  return energy;
+  Kokkos::parallel_for(
+      "mlff::readout", Kokkos::RangePolicy<Exec, Light>(0, in.nlocal),
+      KOKKOS_LAMBDA(const int i) { eatom(i) = scale * Acc(Y(i, 0)) + shift + eref(sp(i)); });
 }
 
+// totals_ = [energy, virial xx yy zz xy xz yz], one team per sum (in a fixed order). Not a
+// Kokkos parallel_reduce: its device buffer is shared with every other reduction of the
+// process, and a later one that grows it would strand a recorded call (call_graph.h).
 template <class Exec, class Real, class Acc>
-void Engine<Exec, Real, Acc>::reduce_virial(int nlocal, Output& out) {
+void Engine<Exec, Real, Acc>::sum_totals(int nlocal, const Output& out) {
+  auto eatom = out.eatom;
   auto v = vir_;
-  Virial6<double> w;
-  Kokkos::parallel_reduce(
-      "mlff::virial", Kokkos::RangePolicy<Exec>(0, nlocal),
-      KOKKOS_LAMBDA(const int i, Virial6<double>& acc) {
-        for (int k = 0; k < 6; ++k) acc.v[k] += v(i, k);
-      },
-      w);
-  for (int k = 0; k < 6; ++k) out.virial[k] = w.v[k];
+  auto tot = totals_;
+  using Team = typename Kokkos::TeamPolicy<Exec>::member_type;
+  Kokkos::parallel_for(
+      "mlff::totals", Kokkos::TeamPolicy<Exec, Light>(7, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team& t) {
+        const int k = t.league_rank();
+        double sum = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(t, nlocal),
+            [&](const int i, double& acc) { acc += k == 0 ? double(eatom(i)) : double(v(i, k - 1)); },
+            sum);
+        Kokkos::single(Kokkos::PerTeam(t), [&]() { tot(k) = sum; });
+      });
 }
 
 // One team per local atom; on GPUs a team's threads cover the feature channels (at most F of
 // them: more would idle), on host back ends Kokkos picks.
 template <class Exec, class Real, class Acc>
-template <class Tag, class Functor>
-EdgePolicy<Exec, Tag, Real, Acc> Engine<Exec, Real, Acc>::edge_policy(int nlocal, const Functor& f,
-                                                                      size_t scratch) const {
-  using Policy = EdgePolicy<Exec, Tag, Real, Acc>;
+template <class Tag, class Launch, class Functor>
+EdgePolicy<Exec, Tag, Real, Acc, Launch> Engine<Exec, Real, Acc>::edge_policy(
+    int nlocal, const Functor& f, size_t scratch) const {
+  using Policy = EdgePolicy<Exec, Tag, Real, Acc, Launch>;
   const auto per_team = Kokkos::PerTeam(scratch);
   if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible)
     return Policy(nlocal, Kokkos::AUTO).set_scratch_size(0, per_team);
@@ -139,24 +117,68 @@ EdgePolicy<Exec, Tag, Real, Acc> Engine<Exec, Real, Acc>::edge_policy(int nlocal
   return Policy(nlocal, want < most ? want : most).set_scratch_size(0, per_team);
 }
 
+// Host back ends have one way to launch; on GPUs see EdgePolicy.
+template <class Exec, class Real, class Acc>
+template <class Tag, class Functor>
+void Engine<Exec, Real, Acc>::launch_edges_with(const char* name, int nlocal, const Functor& f,
+                                                size_t scratch) const {
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, Mem>::accessible) {
+    Kokkos::parallel_for(name, edge_policy<Tag, Light>(nlocal, f, scratch), f);
+  } else {
+    // A light-weight launch passes the functor as a kernel argument (under 4 KB in Kokkos).
+    static_assert(sizeof(Functor) < 3072, "edge kernel functor too large for a kernel argument");
+    if (graph_.recording())
+      Kokkos::parallel_for(name, edge_policy<Tag, Light>(nlocal, f, scratch), f);
+    else
+      Kokkos::parallel_for(name, edge_policy<Tag, Heavy>(nlocal, f, scratch), f);
+  }
+}
+
 template <class Exec, class Real, class Acc>
 template <class Functor>
 void Engine<Exec, Real, Acc>::launch_edges(const char* name, int nlocal, const Functor& f,
                                            size_t scratch) const {
   if (m_.table_points > 0)
-    Kokkos::parallel_for(name, edge_policy<TabulatedFilter>(nlocal, f, scratch), f);
+    launch_edges_with<TabulatedFilter>(name, nlocal, f, scratch);
   else if (resident())
-    Kokkos::parallel_for(name, edge_policy<ResidentFilter<kResidentK>>(nlocal, f, scratch), f);
+    launch_edges_with<ResidentFilter<kResidentK>>(name, nlocal, f, scratch);
   else
-    Kokkos::parallel_for(name, edge_policy<ExactFilter>(nlocal, f, scratch), f);
+    launch_edges_with<ExactFilter>(name, nlocal, f, scratch);
 }
 
 template <class Exec, class Real, class Acc>
 void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>& exch,
                                       Output& out) {
+  const int nl = in.nlocal;
+  const size_t nnz = in.nbrs.extent(0);
+  if (out.eatom.extent(0) < size_t(nl)) out.eatom = Kokkos::View<Acc*, Mem>("eatom", nl);
+  if (out.f.extent(0) < size_t(nl)) out.f = AccMat("f", nl, 3);
+  if (!in.want_pair_grad) {
+    out.pair_grad = AccMat();
+  } else if (out.pair_grad.extent(0) < nnz) {  // with slack: the count changes every MD step
+    out.pair_grad = AccMat("pair_grad", nnz + nnz / 8 + 64, 3);
+  }
+  // What fixes every kernel argument of the call (call_graph.h): sizes and the data in and out.
+  // Not the neighbour count, which changes every MD step: each atom's range comes from offsets.
+  CallGraph::Key key = {size_t(nl), size_t(in.nall), size_t(in.want_pair_grad),
+                        std::uintptr_t(in.x.data()), std::uintptr_t(in.species.data()),
+                        std::uintptr_t(in.offsets.data()), std::uintptr_t(in.nbrs.data()),
+                        std::uintptr_t(out.eatom.data()), std::uintptr_t(out.f.data()),
+                        std::uintptr_t(out.pair_grad.data())};
+  const bool record = graphs_ && nl < kGraphMaxAtoms && exch.recordable(key);
+  graph_.run(record, key, [&]() { evaluate(in, exch, out); });
+  // The call's one wait for the device: energy and virial come back together.
+  double t[7];
+  Kokkos::deep_copy(Kokkos::View<double[7], Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(t), totals_);
+  out.energy = t[0];
+  for (int k = 0; k < 6; ++k) out.virial[k] = t[k + 1];
+}
+
+template <class Exec, class Real, class Acc>
+void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>& exch,
+                                       Output& out) {
   const int F = m_.F, L = m_.L, nl = in.nlocal, na = in.nall;
   const bool painn = m_.family == Family::PaiNN;
-  const size_t nnz = in.nbrs.extent(0);
   S_.resize(L);
   V_.resize(L);
   Sm_.resize(L);
@@ -169,17 +191,10 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   }
   ensure(Sfin_, nl, F, "Sfin");
   ensure(Vfin_, nl, 3 * F, "Vfin");
-  if (out.eatom.extent(0) < size_t(nl)) out.eatom = Kokkos::View<Acc*, Mem>("eatom", nl);
-  if (out.f.extent(0) < size_t(nl)) out.f = AccMat("f", nl, 3);
   if (vir_.extent(0) < size_t(nl)) vir_ = AccMat("vir", nl, 6);
-  if (!in.want_pair_grad) {
-    out.pair_grad = AccMat();
-  } else if (out.pair_grad.extent(0) < nnz) {
-    out.pair_grad = AccMat("pair_grad", nnz, 3);
-  }
-  Kokkos::deep_copy(out.f, Acc(0));
-  Kokkos::deep_copy(vir_, Acc(0));
-  if (in.want_pair_grad) Kokkos::deep_copy(out.pair_grad, Acc(0));
+  fill<Exec>(out.f, Acc(0));
+  fill<Exec>(vir_, Acc(0));
+  if (in.want_pair_grad) fill<Exec>(out.pair_grad, Acc(0));
 
   // ---- forward ----
   embed(in);
@@ -199,7 +214,7 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
       exch.forward(V_[l + 1]);
     }
   }
-  out.energy = readout(in, out);
+  readout(in, out);
 
   // ---- backward ----
   // Sbo/Vbo: adjoints of the layer outputs (local rows); Smb/Vmb: of the message outputs, all
@@ -211,8 +226,8 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   ensure(Smb_, na, F, "Smb");
   ensure(Vmb_, na, 3 * F, "Vmb");
   ensure(Ybar_, nl, 1, "Ybar");
-  Kokkos::deep_copy(Ybar_, Real(m_.energy_scale));
-  Kokkos::deep_copy(Vbo_, Real(0));
+  fill<Exec>(Ybar_, Real(m_.energy_scale));
+  fill<Exec>(Vbo_, Real(0));
   {
     std::vector<const DeviceLinear<Real, Mem>*> layers;
     for (const auto& lin : m_.readout) layers.push_back(&lin);
@@ -227,7 +242,7 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
     if (painn) {
       C = ctx_mlp_.forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
       ensure(Cbar_, nl, 3 * F, "Cbar");
-      Kokkos::deep_copy(Cbar_, Real(0));
+      fill<Exec>(Cbar_, Real(0));
     }
     MessageBackward<Exec, Real, Acc, Mem> bwd;
     static_cast<EdgeCommon<Exec, Real, Mem>&>(bwd) = edge_setup(l, in, C);
@@ -244,8 +259,7 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
     std::swap(Sbo_, Sbi_);
     std::swap(Vbo_, Vbi_);
   }
-  reduce_virial(nl, out);
-  Kokkos::fence();
+  sum_totals(nl, out);
 }
 
 template <class Exec, class Real, class Acc>

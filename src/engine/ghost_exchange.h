@@ -3,6 +3,9 @@
 // standalone use (tests, the eval tool) maps each ghost to the local atom it is an image of.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "dense_ops.h"
 
 namespace mlff {
@@ -13,6 +16,13 @@ class GhostExchange {
   virtual ~GhostExchange() = default;
   // Rows [nlocal, nall) of `a` become copies of their owners' rows.
   virtual void forward(const Mat<Real, Mem>& a) = 0;
+  // Whether forward() only enqueues device work on Kokkos' default stream (no waiting, no host
+  // copies), so that a force call may be recorded as a CUDA graph (call_graph.h); if so, it
+  // appends to `key` what fixes that work's arguments.
+  virtual bool recordable(std::vector<std::uintptr_t>& key) const {
+    (void)key;
+    return false;
+  }
 };
 
 // Every ghost g (row nlocal + g) is a periodic image of local atom owner(g).
@@ -29,6 +39,10 @@ class OwnerMapExchange : public GhostExchange<Real, typename Exec::memory_space>
     for_entries<Exec>(
         "mlff::ghost_forward", owner.extent(0), w,
         KOKKOS_LAMBDA(const int g, const int c) { a(nl + g, c) = a(owner(g), c); });
+  }
+  bool recordable(std::vector<std::uintptr_t>& key) const override {
+    key.insert(key.end(), {std::uintptr_t(nlocal_), std::uintptr_t(owner_.data()), owner_.extent(0)});
+    return true;
   }
 
  private:

@@ -1,0 +1,84 @@
+// Force calls recorded as a CUDA graph (call_graph.h) against the same calls run directly: the
+// replays must see each call's new positions and give the same numbers to the last bit, and a
+// new neighbour list (new sizes, reallocated workspaces) must drop the recording.
+#include <gtest/gtest.h>
+
+#include "fd_helpers.h"
+#include "model_factory.h"
+
+using namespace mlff;
+using namespace mlff::test;
+
+namespace {
+
+template <class EngineT>
+struct Caller {
+  using Real = typename EngineT::M2::value_type;
+  EngineT engine;
+  typename EngineT::Output out;
+  explicit Caller(const ModelSpec& spec, int table, bool graphs) : engine(spec, table) {
+    engine.use_graphs(graphs);
+  }
+  // One call on `frame`; returns energy, virial and forces in one vector.
+  std::vector<double> call(const DeviceFrame<typename EngineT::Mem>& frame) {
+    OwnerMapExchange<ExecSpace, Real> exch(frame.nlocal, frame.owner);
+    engine.compute(frame.template input<EngineT>(), exch, out);
+    std::vector<double> r = {out.energy};
+    r.insert(r.end(), out.virial, out.virial + 6);
+    auto hf = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.f);
+    for (int i = 0; i < frame.nlocal; ++i)
+      for (int k = 0; k < 3; ++k) r.push_back(static_cast<double>(hf(i, k)));
+    return r;
+  }
+};
+
+// Moves every row of the frame's positions (ghosts included) in place, as an MD step does.
+template <class Mem>
+void jiggle(const DeviceFrame<Mem>& frame, std::mt19937& g) {
+  std::uniform_real_distribution<double> u(-0.05, 0.05);
+  auto hx = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), frame.x);
+  for (size_t a = 0; a < hx.extent(0); ++a)
+    for (int k = 0; k < 3; ++k) hx(a, k) += u(g);
+  Kokkos::deep_copy(frame.x, hx);
+}
+
+template <class EngineT>
+void replay_matches_direct(const ModelOptions& o, int table, const char* label) {
+  const ModelSpec spec = random_model(o);
+  Caller<EngineT> recorded(spec, table, true), direct(spec, table, false);
+  std::mt19937 g(11);
+  long calls = 0;
+  for (int n : {24, 31}) {  // the second list changes every size: the recording must go
+    System s = random_molecule(g, n, 6.0, 0.9);
+    s.cell = {{{6.0, 0, 0}, {0, 6.0, 0}, {0, 0, 6.0}}};
+    s.pbc = {true, true, true};
+    const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
+    for (int step = 0; step < 4; ++step, ++calls) {
+      jiggle(frame, g);
+      const std::vector<double> a = recorded.call(frame), b = direct.call(frame);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t k = 0; k < a.size(); ++k)
+        ASSERT_EQ(a[k], b[k]) << label << ": value " << k << " of call " << calls;
+    }
+  }
+  // Per list: the first call runs directly, the second records, and every call from the
+  // second on is a replay. Host back ends never record.
+  const bool cuda = !Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename EngineT::Mem>::accessible;
+  EXPECT_EQ(recorded.engine.graph_replays(), cuda ? 6 : 0) << label;
+  EXPECT_EQ(direct.engine.graph_replays(), 0) << label;
+  figure((std::string(label) + " graph replays").c_str(), double(recorded.engine.graph_replays()));
+}
+
+}  // namespace
+
+TEST(CallGraph, ReplaysEqualDirectCalls) {
+  ModelOptions painn;
+  painn.F = 16;
+  painn.L = 3;
+  painn.K = 20;  // the resident filter kernel
+  replay_matches_direct<EngineFP64>(painn, 0, "painn fp64 resident filter");
+  replay_matches_direct<EngineFP32>(painn, 256, "painn fp32 table");
+  ModelOptions distiller = painn;
+  distiller.family = Family::Distiller;
+  replay_matches_direct<EngineMixed>(distiller, 0, "distiller mixed");
+}
