@@ -6,6 +6,7 @@
 
 #include <Kokkos_Core.hpp>
 #include <string>
+#include <vector>
 
 namespace mlff {
 
@@ -143,6 +144,37 @@ class KkFrame {
     return fault;
   }
 
+  // On one MPI rank every ghost is a periodic image of a local atom, so ghost rows can be
+  // filled on the device from their owners' (owner[g] = engine row of the local atom that
+  // engine ghost row nlocal + g is an image of) instead of through LAMMPS's communication.
+  // image[a - nlocal_lmp] is the LAMMPS local atom that LAMMPS ghost a is an image of (the
+  // caller matches atom IDs on the host). Needs the rows of the last build(); ghosts change
+  // only when LAMMPS rebuilds its lists. Returns false (and leaves no map) if some engine
+  // ghost's image is not an engine atom.
+  bool build_owner(const std::vector<int>& image, int nlocal_lmp) {
+    auto lof = lammps_of;
+    auto eof = engine_of;
+    const int nl = nlocal, ng = nall - nlocal;
+    resize(image_, static_cast<int>(image.size()), "mlff::kk::image");
+    Kokkos::deep_copy(image_, Kokkos::View<const int*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
+                                  image.data(), image.size()));
+    auto img = image_;
+    resize(owner, ng, "mlff::kk::owner");
+    auto own = owner;
+    int orphans = 0;
+    Kokkos::parallel_reduce(
+        "mlff::kk::owner", Kokkos::RangePolicy<Exec>(0, ng),
+        KOKKOS_LAMBDA(const int g, int& bad) {
+          const int a = lof(nl + g) - nlocal_lmp;  // a LAMMPS ghost: locals come first
+          own(g) = a >= 0 && a < int(img.extent(0)) ? eof(img(a)) : -1;
+          if (own(g) < 0) bad++;
+        },
+        orphans);
+    if (orphans > 0) owner = Kokkos::View<int*, Mem>();
+    return orphans == 0;
+  }
+  Kokkos::View<int*, Mem> owner;  // [nall - nlocal], see build_owner
+
   // The engine's input for this frame.
   template <class EngineT>
   typename EngineT::Input input(bool want_pair_grad) const {
@@ -150,7 +182,7 @@ class KkFrame {
     in.x = x;
     in.species = species;
     in.offsets = offsets;
-    in.nbrs = Kokkos::subview(nbrs, Kokkos::make_pair(0, nnz));
+    in.nbrs = Kokkos::subview(nbrs, Kokkos::make_pair(0, nnz));  // the same data while nnz varies
     in.nlocal = nlocal;
     in.nall = nall;
     in.want_pair_grad = want_pair_grad;
@@ -159,13 +191,15 @@ class KkFrame {
 
   size_t bytes() const {
     return sizeof(int) * (engine_of.extent(0) + lammps_of.extent(0) + species.extent(0) +
-                          offsets.extent(0) + nbrs.extent(0)) +
+                          offsets.extent(0) + nbrs.extent(0) + owner.extent(0) +
+                          image_.extent(0)) +
            sizeof(double) * x.span();
   }
 
  private:
   // LAMMPS keeps special-bond bits in the top two bits of a neighbour index (NEIGHMASK).
   static constexpr int kNeighMask = 0x1FFFFFFF;
+  Kokkos::View<int*, Mem> image_;  // build_owner's LAMMPS ghost -> LAMMPS local atom
 
   static void resize(Kokkos::View<int*, Mem>& v, int n, const char* label) {
     if (static_cast<int>(v.extent(0)) != n)

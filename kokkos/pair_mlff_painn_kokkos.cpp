@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "atom_kokkos.h"
 #include "atom_masks.h"
@@ -113,6 +114,7 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     Pair *pair;
     Comm *comm;
     int chunk;    // most columns per communication; 0 = all (device buffers grow to fit)
+    bool owner_map;  // ghost rows from the frame's owner map (one rank) instead of LAMMPS comm
     bool want_eatom, want_vatom, newton;
     typename AT::t_f_array f;
     typename AT::t_efloat_1d eatom;
@@ -140,7 +142,10 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
   class EngineAt final : public Engine, public mlff::GhostExchange<typename E::M2::non_const_value_type, Mem> {
    public:
     using Real = typename E::M2::non_const_value_type;
-    EngineAt(const mlff::ModelSpec &spec, int table_points) : engine_(spec, table_points) {}
+    EngineAt(const mlff::ModelSpec &spec, int table_points, bool graphs) : engine_(spec, table_points)
+    {
+      engine_.use_graphs(graphs);
+    }
 
     double compute(const mlff::KkFrame<Exec> &fr, const Step &st, double virial[6]) override {
       frame_ = &fr;
@@ -152,8 +157,11 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
       return out_.energy;
     }
 
-    // Ghost rows from their owners through LAMMPS's forward communication, in column blocks.
+    // Ghost rows from their owners: on one rank through the frame's owner map (device
+    // kernels only, so the call can be recorded as a CUDA graph), otherwise through LAMMPS's
+    // forward communication, in column blocks.
     void forward(const mlff::Mat<Real, Mem> &a) override {
+      if (step_->owner_map) return owner_exchange().forward(a);
       Pair *pair = step_->pair;
       const int saved = pair->comm_forward, width = static_cast<int>(a.extent(1));
       rows_ = a;
@@ -164,6 +172,13 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
       }
       pair->comm_forward = saved;
       rows_ = {};
+    }
+
+    bool recordable(std::vector<std::uintptr_t> &key) const override {
+      return step_->owner_map && owner_exchange().recordable(key);
+    }
+    mlff::OwnerMapExchange<Exec, Real> owner_exchange() const {
+      return mlff::OwnerMapExchange<Exec, Real>(frame_->nlocal, frame_->owner);
     }
 
     int columns() const override { return ncol_; }
@@ -219,18 +234,20 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     const double *packed_ = nullptr;       // the host buffer pack_host filled last
   };
 
-  static std::unique_ptr<Engine> make(const mlff::ModelSpec &spec, const std::string &precision, int table)
+  static std::unique_ptr<Engine> make(const mlff::ModelSpec &spec, const std::string &precision, int table,
+                                      bool graphs)
   {
     switch (mlff::parse_precision(precision)) {
-      case mlff::Precision::FP64: return std::make_unique<EngineAt<mlff::EngineFP64>>(spec, table);
-      case mlff::Precision::FP32: return std::make_unique<EngineAt<mlff::EngineFP32>>(spec, table);
+      case mlff::Precision::FP64: return std::make_unique<EngineAt<mlff::EngineFP64>>(spec, table, graphs);
+      case mlff::Precision::FP32: return std::make_unique<EngineAt<mlff::EngineFP32>>(spec, table, graphs);
       case mlff::Precision::Mixed: break;
     }
-    return std::make_unique<EngineAt<mlff::EngineMixed>>(spec, table);
+    return std::make_unique<EngineAt<mlff::EngineMixed>>(spec, table, graphs);
   }
 
   std::unique_ptr<Engine> engine;
   mlff::KkFrame<Exec> frame;
+  bool owner_ready = false;  // frame.owner matches the ghosts of LAMMPS's current lists
   Kokkos::View<int *, Mem> type_species;    // [ntypes + 1]
 };
 
@@ -272,7 +289,8 @@ std::string PairMLFFPaiNNKokkos<DeviceType>::setup_engine(const mlff::ModelSpec 
 {
   Impl &im = *impl_;
   im.engine.reset();    // free the old engine's device memory before making the new one
-  im.engine = Impl::make(spec, precision_, table_points_);
+  im.engine = Impl::make(spec, precision_, table_points_, graphs_);
+  im.owner_ready = false;
   auto h = Kokkos::View<int *, Kokkos::HostSpace>("mlff::kk::type_species_h", type_species_.size());
   for (size_t t = 0; t < type_species_.size(); t++) h(t) = type_species_[t];
   im.type_species = Kokkos::View<int *, typename Impl::Mem>("mlff::kk::type_species", h.extent(0));
@@ -333,10 +351,15 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
                                                      atom->x[fault.pair_i]));
   }
 
+  // One rank (and graphs not turned off): ghost rows from the owner map, rebuilt with the lists.
+  bool owner_map = graphs_ && comm->nprocs == 1 && atom->tag_enable;
+  if (owner_map && (neighbor->ago == 0 || !im.owner_ready)) im.owner_ready = build_owner_map();
+  owner_map = owner_map && im.owner_ready;
+
   // LAMMPS's host ("classic") communication sizes its buffers by comm_forward: exchange in
   // blocks of that many columns. It is on without a GPU, by request, or when MPI is not GPU-aware.
   const bool classic = execution_space == Host || lmp->kokkos->forward_pair_comm_classic;
-  const typename Impl::Step step{this, comm, classic ? kCommChunk : 0, eflag_atom != 0,
+  const typename Impl::Step step{this, comm, classic ? kCommChunk : 0, owner_map, eflag_atom != 0,
                                  vflag_atom != 0, force->newton_pair != 0, f,
                                  k_eatom.template view<DeviceType>(), k_vatom.template view<DeviceType>()};
   double energy = 0, vir[6] = {0, 0, 0, 0, 0, 0};
@@ -361,6 +384,15 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
     k_vatom.template modify<DeviceType>();
     k_vatom.template sync<LMPHostType>();
   }
+}
+
+// One rank: the frame's owner map from the ghosts' images, matched by atom ID on the host
+// (where LAMMPS keeps IDs) when the lists are rebuilt.
+template <class DeviceType>
+bool PairMLFFPaiNNKokkos<DeviceType>::build_owner_map()
+{
+  atomKK->sync(Host, TAG_MASK);
+  return ghost_images() && impl_->frame.build_owner(image_, atom->nlocal);
 }
 
 /* ----------------------------------------------------------------------

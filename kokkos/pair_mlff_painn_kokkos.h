@@ -54,6 +54,7 @@ class PairMLFFPaiNNKokkos : public PairMLFFPaiNN, public KokkosBase {
   bool engine_ready() const override;
 
  private:
+  bool build_owner_map();    // one rank: ghost rows from their owners on the device
   std::unique_ptr<Impl> impl_;
   DAT::tdual_efloat_1d k_eatom;
   DAT::tdual_virial_array k_vatom;

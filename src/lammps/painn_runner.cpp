@@ -70,7 +70,9 @@ class Runner : public PaiNNRunner {
   using Acc = typename EngineT::AccMat::value_type;
 
  public:
-  Runner(const ModelSpec& spec, int table_points) : engine_(spec, table_points) {}
+  Runner(const ModelSpec& spec, int table_points, bool graphs) : engine_(spec, table_points) {
+    engine_.use_graphs(graphs);
+  }
 
   void compute(const HostFrame& fr, HostComm& comm, bool want_pair_grad,
                HostResult& out) override {
@@ -95,8 +97,15 @@ class Runner : public PaiNNRunner {
     in.nlocal = nl;
     in.nall = na;
     in.want_pair_grad = want_pair_grad;
-    HostCommExchange<Real, Mem> exch(comm, nl, na, staging_);
-    engine_.compute(in, exch, res_);
+    if (fr.owner_map) {
+      grow(own_, size_t(na - nl), "mlff::owner");
+      copy_in(own_, fr.owner, size_t(na - nl));
+      OwnerMapExchange<ExecSpace, Real> exch(nl, Kokkos::subview(own_, std::make_pair(0, na - nl)));
+      engine_.compute(in, exch, res_);
+    } else {
+      HostCommExchange<Real, Mem> exch(comm, nl, na, staging_);
+      engine_.compute(in, exch, res_);
+    }
 
     out.energy = res_.energy;
     for (int k = 0; k < 6; ++k) out.virial[k] = res_.virial[k];
@@ -114,7 +123,7 @@ class Runner : public PaiNNRunner {
   }
   size_t memory_bytes() const override {
     return engine_.workspace_bytes() + x_.span() * sizeof(double) +
-           (sp_.span() + off_.span() + nb_.span()) * sizeof(int) +
+           (sp_.span() + off_.span() + nb_.span() + own_.span()) * sizeof(int) +
            (res_.eatom.span() + res_.f.span() + res_.pair_grad.span()) * sizeof(Acc) +
            staging_.rows.span() * sizeof(Real) + staging_.buf.capacity() * sizeof(double);
   }
@@ -142,18 +151,19 @@ class Runner : public PaiNNRunner {
   EngineT engine_;
   HostStaging<Real> staging_;
   Kokkos::View<double**, Kokkos::LayoutRight, Mem> x_;
-  Kokkos::View<int*, Mem> sp_, off_, nb_;
+  Kokkos::View<int*, Mem> sp_, off_, nb_, own_;
   typename EngineT::Output res_;
 };
 
 }  // namespace
 
 std::unique_ptr<PaiNNRunner> PaiNNRunner::create(const ModelSpec& spec,
-                                                 const std::string& precision, int table_points) {
+                                                 const std::string& precision, int table_points,
+                                                 bool graphs) {
   switch (parse_precision(precision)) {
-    case Precision::FP64: return std::make_unique<Runner<EngineFP64>>(spec, table_points);
-    case Precision::FP32: return std::make_unique<Runner<EngineFP32>>(spec, table_points);
-    case Precision::Mixed: return std::make_unique<Runner<EngineMixed>>(spec, table_points);
+    case Precision::FP64: return std::make_unique<Runner<EngineFP64>>(spec, table_points, graphs);
+    case Precision::FP32: return std::make_unique<Runner<EngineFP32>>(spec, table_points, graphs);
+    case Precision::Mixed: return std::make_unique<Runner<EngineMixed>>(spec, table_points, graphs);
   }
   throw std::invalid_argument("unknown precision '" + precision + "'");
 }

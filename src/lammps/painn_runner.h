@@ -17,6 +17,12 @@ struct HostFrame {
   const int* species = nullptr;     // [nall], index into the model's species table
   const int* offsets = nullptr;     // [nlocal + 1], CSR row starts
   const int* nbrs = nullptr;        // [offsets[nlocal]], neighbours of each local atom
+  // With owner_map, owner[g] (g < nall - nlocal) is the local atom ghost nlocal + g is a
+  // periodic image of (the caller knows it on one MPI rank): ghost rows are then filled on the
+  // engine's side, not through the HostComm, and the call can be recorded as a CUDA graph
+  // (engine/call_graph.h). A frame without ghosts may pass owner = nullptr.
+  bool owner_map = false;
+  const int* owner = nullptr;
   int nlocal = 0;
   int nall = 0;
 };
@@ -42,9 +48,10 @@ class PaiNNRunner {
  public:
   virtual ~PaiNNRunner() = default;
   // precision: "fp64", "fp32" or "mixed" (throws std::invalid_argument otherwise);
-  // table_points > 0: tabulated radial filters (engine/filter_table.h).
+  // table_points > 0: tabulated radial filters (engine/filter_table.h); graphs: record calls
+  // with an owner map as CUDA graphs (Engine::use_graphs).
   static std::unique_ptr<PaiNNRunner> create(const ModelSpec& spec, const std::string& precision,
-                                             int table_points = 0);
+                                             int table_points = 0, bool graphs = false);
 
   virtual void compute(const HostFrame& frame, HostComm& comm, bool want_pair_grad,
                        HostResult& out) = 0;

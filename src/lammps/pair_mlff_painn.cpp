@@ -85,13 +85,14 @@ void PairMLFFPaiNN::allocate()
 }
 
 /* ----------------------------------------------------------------------
-   pair_style mlff/painn [precision fp64|fp32|mixed] [table N]
+   pair_style mlff/painn [precision fp64|fp32|mixed] [table N] [graph yes|no]
 ------------------------------------------------------------------------- */
 
 void PairMLFFPaiNN::settings(int narg, char **arg)
 {
   precision_ = "fp64";
   table_points_ = 0;
+  graphs_ = true;
   for (int iarg = 0; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
     if (iarg + 1 >= narg) error->all(FLERR, "Illegal pair_style mlff/painn command: keyword '{}' needs a value", key);
@@ -103,8 +104,13 @@ void PairMLFFPaiNN::settings(int narg, char **arg)
       table_points_ = utils::inumeric(FLERR, arg[iarg + 1], false, lmp);
       if (table_points_ < 0 || (table_points_ > 0 && table_points_ < 64) || table_points_ > 1000000)
         error->all(FLERR, "Illegal pair_style mlff/painn table {}: use 0 (no table) or 64 to 1000000 intervals", table_points_);
+    } else if (key == "graph") {
+      const std::string v = arg[iarg + 1];
+      if (v != "yes" && v != "no")
+        error->all(FLERR, "Illegal pair_style mlff/painn graph '{}': use yes or no", v);
+      graphs_ = v == "yes";
     } else {
-      error->all(FLERR, "Illegal pair_style mlff/painn command: unknown keyword '{}' (known: precision, table)", key);
+      error->all(FLERR, "Illegal pair_style mlff/painn command: unknown keyword '{}' (known: precision, table, graph)", key);
     }
   }
   runner_.reset();    // a new precision needs a new engine: pair_coeff builds it
@@ -176,7 +182,7 @@ void PairMLFFPaiNN::coeff(int narg, char **arg)
 std::string PairMLFFPaiNN::setup_engine(const mlff::ModelSpec &spec)
 {
   ensure_kokkos();
-  runner_ = mlff::PaiNNRunner::create(spec, precision_, table_points_);
+  runner_ = mlff::PaiNNRunner::create(spec, precision_, table_points_, graphs_);
   return runner_->execution_space();
 }
 
@@ -262,6 +268,35 @@ void PairMLFFPaiNN::build_frame()
   }
 }
 
+bool PairMLFFPaiNN::ghost_images()
+{
+  const tagint *tag = atom->tag;
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  tagint maxtag = 0;
+  for (int i = 0; i < nlocal; i++) maxtag = std::max(maxtag, tag[i]);
+  local_of_tag_.assign(maxtag + 1, -1);
+  for (int i = 0; i < nlocal; i++) local_of_tag_[tag[i]] = i;
+  image_.resize(nall - nlocal);
+  for (int a = nlocal; a < nall; a++) {
+    image_[a - nlocal] = tag[a] >= 0 && tag[a] <= maxtag ? local_of_tag_[tag[a]] : -1;
+    if (image_[a - nlocal] < 0) return false;
+  }
+  return true;
+}
+
+bool PairMLFFPaiNN::build_owner()
+{
+  if (!ghost_images()) return false;
+  const int nl = static_cast<int>(offsets_.size()) - 1, na = static_cast<int>(lammps_of_.size());
+  owner_.resize(na - nl);
+  for (int g = 0; g < na - nl; g++) {
+    const int a = lammps_of_[nl + g] - atom->nlocal;  // a LAMMPS ghost: locals come first
+    owner_[g] = a >= 0 ? engine_of_[image_[a]] : -1;
+    if (owner_[g] < 0) return false;
+  }
+  return true;
+}
+
 /* ---------------------------------------------------------------------- */
 
 void PairMLFFPaiNN::compute(int eflag, int vflag)
@@ -276,6 +311,11 @@ void PairMLFFPaiNN::compute(int eflag, int vflag)
   fr.nbrs = nbrs_.data();
   fr.nall = static_cast<int>(lammps_of_.size());
   fr.nlocal = static_cast<int>(offsets_.size()) - 1;
+  // One rank (and graphs not turned off): ghost rows from their owners on the engine's side.
+  if (graphs_ && comm->nprocs == 1 && atom->tag_enable && build_owner()) {
+    fr.owner_map = true;
+    fr.owner = owner_.data();  // null when there are no ghosts
+  }
 
   PairComm pc(this);
   try {

@@ -50,6 +50,7 @@ class PairMLFFPaiNN : public Pair {
  protected:
   std::string precision_ = "fp64";
   int table_points_ = 0;             // tabulated radial filters (intervals); 0 = exact
+  bool graphs_ = true;               // one rank: owner maps, force calls as CUDA graphs
   std::string model_file_;
   double cutoff_ = 0.0;
   std::vector<int> type_species_;    // LAMMPS type -> model species index, -1 = NULL
@@ -61,6 +62,13 @@ class PairMLFFPaiNN : public Pair {
   std::vector<int> lammps_of_;       // engine index -> LAMMPS atom index
   std::vector<double> x_;
   std::vector<int> species_, offsets_, nbrs_;
+  // One rank: image_[a - nlocal] is the local atom that LAMMPS ghost a is a periodic image of
+  // (matched by atom ID); false if some ghost's ID has no local atom.
+  bool ghost_images();
+  std::vector<int> image_, local_of_tag_;
+  // The engine's owner map from image_ (HostFrame::owner): engine ghost -> engine local.
+  bool build_owner();
+  std::vector<int> owner_;
 
   // Rows being exchanged (set by exchange_rows for the duration of one communication). Rows
   // travel in column blocks of at most kCommChunk numbers, so that the buffer size LAMMPS

@@ -109,15 +109,20 @@ def test_kk_null_type_under_hybrid_overlay(lmp, plugin, kk, models, tmp_path):
 
 
 def test_kk_shipped_water_model_nve(lmp, plugin, kk, tmp_path):
-    """200 NVE steps of the shipped water model on 3 ranks: the /kk trajectory is the host one."""
+    """200 NVE steps of the shipped water model with lists rebuilt along the way: the /kk
+    trajectory on 3 ranks (LAMMPS's communication) and on 1 rank (ghost rows from the owner
+    map, rebuilt with the lists; and with `graph no`, through LAMMPS's communication) is the
+    host one; the host style's own two ways give the same trajectory."""
     model = os.path.join(ROOT, "potentials", "water", "water_painn.json")
     script_tmpl = """units metal
 atom_style atomic
 atom_modify map array
 read_data {data}
 plugin load {plugin}
-pair_style mlff/painn
+pair_style mlff/painn {style_args}
 pair_coeff * * {model} O H
+neighbor 0.3 bin
+neigh_modify every 1 delay 0 check yes
 velocity all create 300 4928459 mom yes rot yes dist gaussian
 fix 1 all nve
 timestep 0.0005
@@ -129,12 +134,22 @@ print "FINAL $(pe:%.17g) $(ke:%.17g) $(etotal:%.17g)"
     subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "examples", "water", "make_box.py"), "32", "3"],
                    cwd=tmp_path, check=True, capture_output=True)
     res = {}
-    for tag, args, n in (("host", (), 1), ("kk", KK, 3)):
-        out = run_ok(lmp, str(tmp_path), script_tmpl.format(data=data, plugin=plugin, model=model),
+    for tag, args, n, style_args in (("host", (), 1, ""), ("host-comm", (), 1, "graph no"),
+                                     ("kk", KK, 3, ""), ("kk-1", KK, 1, ""),
+                                     ("kk-1-comm", KK, 1, "graph no")):
+        out = run_ok(lmp, str(tmp_path), script_tmpl.format(data=data, plugin=plugin, model=model,
+                                                            style_args=style_args),
                      nprocs=n, extra_args=args)
+        builds = int(out.split("Neighbor list builds =")[1].split()[0])
+        assert builds >= 2, f"{tag}: the lists were not rebuilt during the run ({builds} builds)"
         res[tag] = values(out, "FINAL")
-    assert rel(res["kk"], res["host"]) <= 1e-9, res
-    print(f"water 32 molecules, 200 NVE steps: kk on 3 ranks vs host on 1 rank: {rel(res['kk'], res['host']):.1e}")
+    for tag in ("kk", "kk-1", "kk-1-comm"):
+        assert rel(res[tag], res["host"]) <= 1e-9, (tag, res)
+    # the same rows, copied from their owners on the engine's side or through LAMMPS
+    assert rel(res["host"], res["host-comm"]) == 0.0, res
+    assert rel(res["kk-1"], res["kk-1-comm"]) == 0.0, res
+    print(f"water 32 molecules, 200 NVE steps, {builds} list builds: kk vs host "
+          + ", ".join(f"{t} {rel(res[t], res['host']):.1e}" for t in ("kk", "kk-1", "kk-1-comm")))
 
 
 def test_error_kk_without_kokkos(lmp, plugin, kk, models, tmp_path):

@@ -99,7 +99,8 @@ run 0
 
 @pytest.mark.parametrize("args,expected", [
     ("precision", "Illegal pair_style mlff/painn command: keyword 'precision' needs a value"),
-    ("cutoff 5.0", "Illegal pair_style mlff/painn command: unknown keyword 'cutoff' (known: precision, table)"),
+    ("cutoff 5.0", "Illegal pair_style mlff/painn command: unknown keyword 'cutoff' (known: precision, table, graph)"),
+    ("graph maybe", "Illegal pair_style mlff/painn graph 'maybe': use yes or no"),
 ])
 def test_error_pair_style_arguments(lmp, plugin, args, expected, tmp_path):
     molecule_data(tmp_path)
