@@ -10,7 +10,11 @@ from collections import defaultdict
 
 def load(path):
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip().startswith("{")]
+        rows = [json.loads(line) for line in f if line.strip().startswith("{")]
+    for r in rows:  # calls recorded as a CUDA graph are a path of their own
+        if r.get("graph") is True:
+            r["path"] += "+graph"
+    return rows
 
 
 def label(r):
@@ -48,6 +52,7 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for ax, fam in zip(axes, ["painn", "mlff-distiller"]):
+        ax.set_prop_cycle(color=plt.cm.tab20.colors)  # one colour per series
         series = defaultdict(list)
         for r in rows:
             if r.get("family") == fam and "median_us" in r and "water" in r["system"]:

@@ -21,9 +21,9 @@ SEED=${SEED_MODEL:-$WORK/seed_arch.json}
 PAINN_MOL=potentials/benzene/benzene_painn.json
 PAINN_BOX=potentials/water/water_painn.json
 
-engine() {  # model system precision table path repeat
+engine() {  # model system precision table path repeat [graph 0|1]
   "$BUILD/mlff_painn_bench" --model "$1" --system "$2" --precision "$3" --table "$4" --path "$5" \
-    --warmup 3 --repeat "$6" | tee -a "$RES" || echo "{\"error\": \"mlff_painn_bench failed\", \"model\": \"$1\", \"system\": \"$2\", \"precision\": \"$3\", \"table\": $4}" >> "$RES"
+    --graph "${7:-0}" --warmup 3 --repeat "$6" | tee -a "$RES" || echo "{\"error\": \"mlff_painn_bench failed\", \"model\": \"$1\", \"system\": \"$2\", \"precision\": \"$3\", \"table\": $4}" >> "$RES"
 }
 torchb() {  # model system repeat
   "$PY" bench/torch_bench.py --model "$1" --system "$2" --repeat "$3" | tee -a "$RES" || true
@@ -38,10 +38,13 @@ for cfg in $CONFIGS; do
   prec=${cfg%:*} table=${cfg#*:}
   engine $PAINN_MOL "$WORK/benzene.sys" $prec $table both 200
   engine $SEED "$WORK/benzene.sys" $prec $table both 200
+  # the resident call recorded as a CUDA graph and replayed (src/engine/call_graph.h)
+  engine $PAINN_MOL "$WORK/benzene.sys" $prec $table resident 200 1
   for n in $SIZES; do
     # the host path (ghost rows through host memory) is shown where it is not hopeless
     path=both; [ "$n" -ge 10000 ] && path=resident
     engine $PAINN_BOX "$WORK/water$n.sys" $prec $table $path "$(repeats "$n")"
+    [ "$n" -le 10000 ] && engine $PAINN_BOX "$WORK/water$n.sys" $prec $table resident "$(repeats "$n")" 1
     # the seed architecture's exact filter network costs 1-2 s per call at 100k atoms
     [ "$n" -ge 100000 ] && [ "$table" = 0 ] && continue
     engine $SEED "$WORK/water$n.sys" $prec $table $path "$(repeats "$n")"
