@@ -28,9 +28,9 @@ one() {
   (cd "$WORK" && timeout 300 "$LMP" $args -in "$ROOT/bench/in.lammps_bench" -var plugin "$PLUGIN" \
     -var data "$data" -var bnd "$bnd" -var elements "$el" -var model "$model" -var prec "$prec" \
     -var table "$table" -var warm "$warm" -var steps "$steps" -var graph "$graph" > "$log" 2>&1)
-  local name=mlff/painn; [ "$style" = kk ] && name=mlff/painn/kk
+  local rc=$? name=mlff/painn; [ "$style" = kk ] && name=mlff/painn/kk
   "$PY" "$ROOT/bench/loop_time.py" "$log" system="$sys" style=$name precision="$prec" table="$table" \
-    graph="$graph" >> "$RES"
+    graph="$graph" exit_status=$rc >> "$RES"
   tail -1 "$RES"
 }
 B=$ROOT/potentials/benzene/benzene_painn.json W=$ROOT/potentials/water/water_painn.json
@@ -56,14 +56,14 @@ done
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print(f"LAMMPS timings on {sys.argv[2]} (median of 3 timed runs after a warm-up)\n")
-print("| system | atoms | style | precision | table | graph | µs/step | atom-steps/s |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| system | atoms | style | precision | table | graph | µs/step | atom-steps/s | exit status |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
     if "error" in r:
-        print(f"| {r['system']} | | {r['style']} | {r['precision']} | {r['table']} | {r.get('graph', '')} | failed: {r['error']} | |")
+        print(f"| {r['system']} | | {r['style']} | {r['precision']} | {r['table']} | {r.get('graph', '')} | failed: {r['error']} | | {r.get('exit_status', '')} |")
     else:
         print(f"| {r['system']} | {r['atoms']} | {r['style']} | {r['precision']} | {r['table']} | {r.get('graph', '')} | "
-              f"{r['us_per_step']:.1f} | {r['atom_steps_per_s'] / 1e6:.3f} M |")
+              f"{r['us_per_step']:.1f} | {r['atom_steps_per_s'] / 1e6:.3f} M | {r.get('exit_status', '')} |")
 PYEOF
 cat "$OUT/lammps-table.md"
 rm -rf "$WORK"
