@@ -247,7 +247,6 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
 
   std::unique_ptr<Engine> engine;
   mlff::KkFrame<Exec> frame;
-  bool owner_ready = false;  // frame.owner matches the ghosts of LAMMPS's current lists
   Kokkos::View<int *, Mem> type_species;    // [ntypes + 1]
 };
 
@@ -290,7 +289,6 @@ std::string PairMLFFPaiNNKokkos<DeviceType>::setup_engine(const mlff::ModelSpec 
   Impl &im = *impl_;
   im.engine.reset();    // free the old engine's device memory before making the new one
   im.engine = Impl::make(spec, precision_, table_points_, graphs_);
-  im.owner_ready = false;
   auto h = Kokkos::View<int *, Kokkos::HostSpace>("mlff::kk::type_species_h", type_species_.size());
   for (size_t t = 0; t < type_species_.size(); t++) h(t) = type_species_[t];
   im.type_species = Kokkos::View<int *, typename Impl::Mem>("mlff::kk::type_species", h.extent(0));
@@ -351,15 +349,10 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
                                                      atom->x[fault.pair_i]));
   }
 
-  // One rank (and graphs not turned off): ghost rows from the owner map, rebuilt with the lists.
-  bool owner_map = graphs_ && comm->nprocs == 1 && atom->tag_enable;
-  if (owner_map && (neighbor->ago == 0 || !im.owner_ready)) im.owner_ready = build_owner_map();
-  owner_map = owner_map && im.owner_ready;
-
   // LAMMPS's host ("classic") communication sizes its buffers by comm_forward: exchange in
   // blocks of that many columns. It is on without a GPU, by request, or when MPI is not GPU-aware.
   const bool classic = execution_space == Host || lmp->kokkos->forward_pair_comm_classic;
-  const typename Impl::Step step{this, comm, classic ? kCommChunk : 0, owner_map, eflag_atom != 0,
+  const typename Impl::Step step{this, comm, classic ? kCommChunk : 0, owner_map(), eflag_atom != 0,
                                  vflag_atom != 0, force->newton_pair != 0, f,
                                  k_eatom.template view<DeviceType>(), k_vatom.template view<DeviceType>()};
   double energy = 0, vir[6] = {0, 0, 0, 0, 0, 0};
@@ -389,7 +382,7 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
 // One rank: the frame's owner map from the ghosts' images, matched by atom ID on the host
 // (where LAMMPS keeps IDs) when the lists are rebuilt.
 template <class DeviceType>
-bool PairMLFFPaiNNKokkos<DeviceType>::build_owner_map()
+bool PairMLFFPaiNNKokkos<DeviceType>::build_owner()
 {
   atomKK->sync(Host, TAG_MASK);
   return ghost_images() && impl_->frame.build_owner(image_, atom->nlocal);

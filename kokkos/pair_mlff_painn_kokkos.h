@@ -52,9 +52,9 @@ class PairMLFFPaiNNKokkos : public PairMLFFPaiNN, public KokkosBase {
  protected:
   std::string setup_engine(const mlff::ModelSpec &spec) override;
   bool engine_ready() const override;
+  bool build_owner() override;    // the frame's owner map, on the device
 
  private:
-  bool build_owner_map();    // one rank: ghost rows from their owners on the device
   std::unique_ptr<Impl> impl_;
   DAT::tdual_efloat_1d k_eatom;
   DAT::tdual_virial_array k_vatom;

@@ -68,6 +68,12 @@ void grow(View& v, size_t n, const char* label) {
   if (v.extent(0) < n) v = View(std::string(label), n + n / 8 + 16);
 }
 
+// The same for a two-dimensional buffer of width w (reallocated when the width changes).
+template <class View>
+void grow2(View& v, size_t n, size_t w, const char* label) {
+  if (v.extent(0) < n || v.extent(1) != w) v = View(std::string(label), n + n / 8 + 16, w);
+}
+
 // Policy trait of the kernels of a force call: pass the functor as a kernel argument (Kokkos'
 // light-weight hint), as a kernel recorded into a CUDA graph must (call_graph.h). Left to
 // itself, Kokkos copies a functor of more than 512 bytes into constant memory, and before each

@@ -155,8 +155,8 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   if (out.f.extent(0) < size_t(nl)) out.f = AccMat("f", nl, 3);
   if (!in.want_pair_grad) {
     out.pair_grad = AccMat();
-  } else if (out.pair_grad.extent(0) < nnz) {  // with slack: the count changes every MD step
-    out.pair_grad = AccMat("pair_grad", nnz + nnz / 8 + 64, 3);
+  } else {
+    grow2(out.pair_grad, nnz, 3, "pair_grad");  // with slack: the count changes every MD step
   }
   // What fixes every kernel argument of the call (call_graph.h): sizes and the data in and out.
   // Not the neighbour count, which changes every MD step: each atom's range comes from offsets.

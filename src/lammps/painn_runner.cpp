@@ -11,12 +11,6 @@
 namespace mlff {
 namespace {
 
-// Grow-only (re)allocation keeps device buffers across MD steps (grow: dense_ops.h).
-template <class View>
-void grow2(View& v, size_t n, size_t w, const char* name) {
-  if (v.extent(0) < n || v.extent(1) != w) v = View(std::string(name), n + n / 8 + 16, w);
-}
-
 // Host-side buffers of the ghost exchange, kept across calls.
 template <class Real>
 struct HostStaging {

@@ -164,6 +164,7 @@ void PairMLFFPaiNN::coeff(int narg, char **arg)
     for (const auto &w : spec.warnings) error->warning(FLERR, "mlff/painn: {}: {}", model_file_, w);
 
   std::string space;
+  owner_ready_ = false;  // the type mapping may have changed
   try {
     space = setup_engine(spec);
   } catch (std::exception &e) {
@@ -268,6 +269,13 @@ void PairMLFFPaiNN::build_frame()
   }
 }
 
+bool PairMLFFPaiNN::owner_map()
+{
+  if (!graphs_ || comm->nprocs != 1 || !atom->tag_enable) return false;
+  if (neighbor->ago == 0 || !owner_ready_) owner_ready_ = build_owner();
+  return owner_ready_;
+}
+
 bool PairMLFFPaiNN::ghost_images()
 {
   const tagint *tag = atom->tag;
@@ -311,8 +319,7 @@ void PairMLFFPaiNN::compute(int eflag, int vflag)
   fr.nbrs = nbrs_.data();
   fr.nall = static_cast<int>(lammps_of_.size());
   fr.nlocal = static_cast<int>(offsets_.size()) - 1;
-  // One rank (and graphs not turned off): ghost rows from their owners on the engine's side.
-  if (graphs_ && comm->nprocs == 1 && atom->tag_enable && build_owner()) {
+  if (owner_map()) {  // ghost rows from their owners on the engine's side
     fr.owner_map = true;
     fr.owner = owner_.data();  // null when there are no ghosts
   }

@@ -62,12 +62,17 @@ class PairMLFFPaiNN : public Pair {
   std::vector<int> lammps_of_;       // engine index -> LAMMPS atom index
   std::vector<double> x_;
   std::vector<int> species_, offsets_, nbrs_;
+  // One rank (and graphs not turned off): whether ghost rows come from an owner map instead
+  // of LAMMPS's communication; the map is built again (build_owner) when LAMMPS has rebuilt
+  // its lists, since ghosts change only then.
+  bool owner_map();
+  bool owner_ready_ = false;
   // One rank: image_[a - nlocal] is the local atom that LAMMPS ghost a is a periodic image of
   // (matched by atom ID); false if some ghost's ID has no local atom.
   bool ghost_images();
   std::vector<int> image_, local_of_tag_;
-  // The engine's owner map from image_ (HostFrame::owner): engine ghost -> engine local.
-  bool build_owner();
+  // The engine's owner map from image_ (here HostFrame::owner: engine ghost -> engine local).
+  virtual bool build_owner();
   std::vector<int> owner_;
 
   // Rows being exchanged (set by exchange_rows for the duration of one communication). Rows
