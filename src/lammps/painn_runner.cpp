@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "../engine/engine_instances.h"
+#include "frame_transfer.h"
 
 namespace mlff {
 namespace {
@@ -71,30 +72,17 @@ class Runner : public PaiNNRunner {
   void compute(const HostFrame& fr, HostComm& comm, bool want_pair_grad,
                HostResult& out) override {
     const int nl = fr.nlocal, na = fr.nall;
-    const size_t nnz = static_cast<size_t>(fr.offsets[nl]);
-    grow2(x_, na, 3, "mlff::x");
-    grow(sp_, na, "mlff::species");
-    grow(off_, nl + 1, "mlff::offsets");
-    grow(nb_, nnz, "mlff::nbrs");
-    copy_in(x_, fr.x, size_t(na) * 3);
-    copy_in(sp_, fr.species, na);
-    copy_in(off_, fr.offsets, nl + 1);
-    copy_in(nb_, fr.nbrs, nnz);
-
+    upload_.send(fr);
     typename EngineT::Input in;
-    // Exact-length views: the engine sizes its per-edge arrays from nbrs.extent(0).
-    const auto rows = std::make_pair(size_t(0), size_t(na));
-    in.x = Kokkos::subview(x_, rows, Kokkos::ALL());
-    in.species = Kokkos::subview(sp_, rows);
-    in.offsets = Kokkos::subview(off_, std::make_pair(size_t(0), size_t(nl) + 1));
-    in.nbrs = Kokkos::subview(nb_, std::make_pair(size_t(0), nnz));
+    in.x = upload_.x;
+    in.species = upload_.species;
+    in.offsets = upload_.offsets;
+    in.nbrs = upload_.nbrs;  // exact length: the engine sizes its per-edge arrays from it
     in.nlocal = nl;
     in.nall = na;
     in.want_pair_grad = want_pair_grad;
     if (fr.owner_map) {
-      grow(own_, size_t(na - nl), "mlff::owner");
-      copy_in(own_, fr.owner, size_t(na - nl));
-      OwnerMapExchange<ExecSpace, Real> exch(nl, Kokkos::subview(own_, std::make_pair(0, na - nl)));
+      OwnerMapExchange<ExecSpace, Real> exch(nl, upload_.owner);
       engine_.compute(in, exch, res_);
     } else {
       HostCommExchange<Real, Mem> exch(comm, nl, na, staging_);
@@ -103,21 +91,21 @@ class Runner : public PaiNNRunner {
 
     out.energy = res_.energy;
     for (int k = 0; k < 6; ++k) out.virial[k] = res_.virial[k];
-    copy_out(res_.eatom, size_t(nl), out.eatom);
-    copy_out(res_.f, size_t(nl) * 3, out.f);
-    if (want_pair_grad) {
-      copy_out(res_.pair_grad, nnz * 3, out.pair_grad);
-    } else {
+    using Flat = typename ResultDownload<Acc, Mem>::Flat;
+    std::vector<std::pair<Flat, std::vector<double>*>> arrays = {
+        {Flat(res_.eatom.data(), size_t(nl)), &out.eatom}, {Flat(res_.f.data(), size_t(nl) * 3), &out.f}};
+    if (want_pair_grad)
+      arrays.push_back({Flat(res_.pair_grad.data(), in.nbrs.extent(0) * 3), &out.pair_grad});
+    else
       out.pair_grad.clear();
-    }
+    download_.fetch(arrays);
   }
 
   size_t estimate_bytes(int nlocal, int nall) const override {
     return engine_.estimate_bytes(nlocal, nall);
   }
   size_t memory_bytes() const override {
-    return engine_.workspace_bytes() + x_.span() * sizeof(double) +
-           (sp_.span() + off_.span() + nb_.span() + own_.span()) * sizeof(int) +
+    return engine_.workspace_bytes() + upload_.bytes() + download_.bytes() +
            (res_.eatom.span() + res_.f.span() + res_.pair_grad.span()) * sizeof(Acc) +
            staging_.rows.span() * sizeof(Real) + staging_.buf.capacity() * sizeof(double);
   }
@@ -125,27 +113,10 @@ class Runner : public PaiNNRunner {
   std::string execution_space() const override { return mlff::describe_device(); }
 
  private:
-  // Views may be longer than n (grow-only); only their first n entries are copied.
-  template <class View, class T>
-  static void copy_in(const View& v, const T* src, size_t n) {
-    auto dst = Kokkos::subview(
-        Kokkos::View<typename View::value_type*, Mem>(v.data(), v.span()),
-        std::make_pair(size_t(0), n));
-    Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> h(src, n);
-    Kokkos::deep_copy(dst, h);
-  }
-  template <class View>
-  static void copy_out(const View& v, size_t n, std::vector<double>& dst) {
-    Kokkos::View<const Acc*, Mem> flat(v.data(), n);
-    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), flat);
-    dst.resize(n);
-    for (size_t k = 0; k < n; ++k) dst[k] = static_cast<double>(h(k));
-  }
-
   EngineT engine_;
   HostStaging<Real> staging_;
-  Kokkos::View<double**, Kokkos::LayoutRight, Mem> x_;
-  Kokkos::View<int*, Mem> sp_, off_, nb_, own_;
+  FrameUpload<Mem> upload_;
+  ResultDownload<Acc, Mem> download_;
   typename EngineT::Output res_;
 };
 
