@@ -10,6 +10,8 @@
 //                    [--path resident|host|both] [--warmup 3] [--repeat 20] [--profile 1]
 //                    [--table N]   (tabulated radial filters, N intervals; 0 = exact)
 //                    [--graph 1]   (resident path: calls recorded as a CUDA graph, call_graph.h)
+//                    [--keep-below N]  (resident path: calls of fewer than N atoms keep forward
+//                                       intermediates; default: the engine's, kKeepMaxAtoms)
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -197,13 +199,14 @@ struct Report {
 
 template <class EngineT>
 Report run_resident(const mlff::ModelSpec& spec, int table, const mlff::NeighborData& nd,
-                    bool graph, int warmup, int repeat) {
+                    bool graph, int keep_below, int warmup, int repeat) {
   using Mem = typename EngineT::Mem;
   using Real = typename EngineT::M2::value_type;
   const size_t before = device_bytes_in_use();
   const mlff::DeviceFrame<Mem> frame(nd);
   EngineT engine(spec, table);
   engine.use_graphs(graph);
+  if (keep_below >= 0) engine.keep_below(keep_below);
   const typename EngineT::Input in = frame.template input<EngineT>();
   typename EngineT::Output out;
   mlff::OwnerMapExchange<mlff::ExecSpace, Real> exch(nd.nlocal, frame.owner);
@@ -281,11 +284,12 @@ int main(int argc, char** argv) {
     if (profile) KernelClock::install();
     const std::string prec = opt["precision"];
     const int table = std::stoi(opt["table"]);
+    const int keep = opt.count("keep-below") ? std::stoi(opt["keep-below"]) : -1;
     std::vector<Report> reports;
     if (opt["path"] != "host") {
-      if (prec == "fp64") reports.push_back(run_resident<mlff::EngineFP64>(spec, table, nd, graph, warmup, repeat));
-      if (prec == "fp32") reports.push_back(run_resident<mlff::EngineFP32>(spec, table, nd, graph, warmup, repeat));
-      if (prec == "mixed") reports.push_back(run_resident<mlff::EngineMixed>(spec, table, nd, graph, warmup, repeat));
+      if (prec == "fp64") reports.push_back(run_resident<mlff::EngineFP64>(spec, table, nd, graph, keep, warmup, repeat));
+      if (prec == "fp32") reports.push_back(run_resident<mlff::EngineFP32>(spec, table, nd, graph, keep, warmup, repeat));
+      if (prec == "mixed") reports.push_back(run_resident<mlff::EngineMixed>(spec, table, nd, graph, keep, warmup, repeat));
     }
     if (opt["path"] != "resident") reports.push_back(run_host(spec, prec, table, nd, warmup, repeat));
     const int n = nd.nlocal;
@@ -299,7 +303,7 @@ int main(int argc, char** argv) {
                 << ", \"min_us\": " << r.min_us << ", \"atom_steps_per_s\": " << n / (r.median_us * 1e-6)
                 << ", \"device_bytes\": " << r.device_bytes << ", \"workspace_bytes\": " << r.workspace_bytes
                 << ", \"graph\": " << (graph && r.path == "resident" ? "true" : "false")
-                << ", \"graph_replays\": " << r.replays << ", \"repeat\": " << repeat << ", \"warmup\": " << warmup << "}" << std::endl;
+                << ", \"keep_below\": " << keep << ", \"graph_replays\": " << r.replays << ", \"repeat\": " << repeat << ", \"warmup\": " << warmup << "}" << std::endl;
     }
     if (profile) {  // per call: the totals cover warm-up and timed calls of every path
       const int calls = static_cast<int>(reports.size()) * (warmup + repeat);

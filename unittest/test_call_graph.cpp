@@ -1,6 +1,8 @@
 // Force calls recorded as a CUDA graph (call_graph.h) against the same calls run directly: the
 // replays must see each call's new positions and give the same numbers to the last bit, and a
-// new neighbour list (new sizes, reallocated workspaces) must drop the recording.
+// new neighbour list (new sizes, reallocated workspaces) must drop the recording. Also: calls
+// repeated into one Output agree (nothing is left over from the call before), and forward
+// intermediates kept for the backward pass give what computing them again gives.
 #include <gtest/gtest.h>
 
 #include "fd_helpers.h"
@@ -16,8 +18,9 @@ struct Caller {
   using Real = typename EngineT::M2::value_type;
   EngineT engine;
   typename EngineT::Output out;
-  explicit Caller(const ModelSpec& spec, int table, bool graphs) : engine(spec, table) {
+  explicit Caller(const ModelSpec& spec, int table, bool graphs, bool keep = true) : engine(spec, table) {
     engine.use_graphs(graphs);
+    if (!keep) engine.keep_below(0);
   }
   // One call on `frame`; returns energy, virial and forces in one vector.
   std::vector<double> call(const DeviceFrame<typename EngineT::Mem>& frame) {
@@ -69,7 +72,89 @@ void replay_matches_direct(const ModelOptions& o, int table, const char* label) 
   figure((std::string(label) + " graph replays").c_str(), double(recorded.engine.graph_replays()));
 }
 
+// The engine writes forces, virial and pair gradients afresh in each call (no fill before:
+// the first layer run backward sets them): calls repeated on one frame into the same Output
+// must give the same numbers, pair gradients included.
+template <class EngineT>
+void repeated_calls_agree(const ModelOptions& o, int table, const char* label) {
+  using Real = typename EngineT::M2::value_type;
+  const ModelSpec spec = random_model(o);
+  EngineT engine(spec, table);
+  std::mt19937 g(5);
+  System s = random_molecule(g, 24, 6.0, 0.9);
+  s.cell = {{{6.0, 0, 0}, {0, 6.0, 0}, {0, 0, 6.0}}};
+  s.pbc = {true, true, true};
+  const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
+  auto in = frame.template input<EngineT>();
+  in.want_pair_grad = true;
+  typename EngineT::Output out;
+  std::vector<double> first;
+  for (int call = 0; call < 3; ++call) {
+    OwnerMapExchange<ExecSpace, Real> exch(frame.nlocal, frame.owner);
+    engine.compute(in, exch, out);
+    std::vector<double> r = {out.energy};
+    r.insert(r.end(), out.virial, out.virial + 6);
+    auto hf = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.f);
+    auto hp = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.pair_grad);
+    for (int i = 0; i < frame.nlocal; ++i)
+      for (int k = 0; k < 3; ++k) r.push_back(static_cast<double>(hf(i, k)));
+    for (size_t e = 0; e < in.nbrs.extent(0); ++e)
+      for (int k = 0; k < 3; ++k) r.push_back(static_cast<double>(hp(e, k)));
+    if (call == 0) {
+      first = r;
+      continue;
+    }
+    ASSERT_EQ(r.size(), first.size());
+    for (size_t k = 0; k < r.size(); ++k)
+      ASSERT_EQ(r[k], first[k]) << label << ": value " << k << " of call " << call;
+  }
+}
+
+// Forward intermediates kept for the backward pass (engine.h, kKeepMaxAtoms) against the
+// same calls computing them again: the same kernels on the same inputs, so the same bits.
+template <class EngineT>
+void kept_matches_recomputed(const ModelOptions& o, int table, const char* label) {
+  const ModelSpec spec = random_model(o);
+  Caller<EngineT> kept(spec, table, false, true), recomputed(spec, table, false, false);
+  std::mt19937 g(17);
+  for (int n : {9, 26}) {
+    System s = random_molecule(g, n, 6.0, 0.9);
+    s.cell = {{{6.0, 0, 0}, {0, 6.0, 0}, {0, 0, 6.0}}};
+    s.pbc = {n > 10, n > 10, n > 10};  // a molecule, then a periodic box with ghosts
+    const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
+    for (int step = 0; step < 2; ++step) {
+      jiggle(frame, g);
+      const std::vector<double> a = kept.call(frame), b = recomputed.call(frame);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t k = 0; k < a.size(); ++k)
+        ASSERT_EQ(a[k], b[k]) << label << ": value " << k << ", " << n << " atoms, step " << step;
+    }
+  }
+  EXPECT_GT(kept.engine.workspace_bytes(), recomputed.engine.workspace_bytes())
+      << label << ": the kept call should hold one block per layer";
+}
+
 }  // namespace
+
+TEST(KeptIntermediates, EqualRecomputed) {
+  ModelOptions painn;
+  painn.L = 3;
+  kept_matches_recomputed<EngineFP64>(painn, 0, "painn fp64");
+  kept_matches_recomputed<EngineFP32>(painn, 256, "painn fp32 table");
+  ModelOptions distiller = painn;
+  distiller.family = Family::Distiller;
+  kept_matches_recomputed<EngineMixed>(distiller, 0, "distiller mixed");
+}
+
+TEST(RepeatedCalls, SameFrameSameNumbers) {
+  ModelOptions painn;
+  painn.L = 3;
+  repeated_calls_agree<EngineFP64>(painn, 0, "painn fp64");
+  repeated_calls_agree<EngineFP32>(painn, 256, "painn fp32 table");
+  ModelOptions distiller = painn;
+  distiller.family = Family::Distiller;
+  repeated_calls_agree<EngineMixed>(distiller, 0, "distiller mixed");
+}
 
 TEST(CallGraph, ReplaysEqualDirectCalls) {
   ModelOptions painn;

@@ -233,6 +233,9 @@ class MlpRunner {
     return pre_.back();
   }
 
+  // The output of the last forward pass.
+  const Mat<Real, Mem>& output() const { return pre_.back(); }
+
   // Input gradient of the last forward pass: Xbar (+)= d(out)/dX^T Ybar. Ybar is consumed.
   void backward(int n, const std::vector<const DeviceLinear<Real, Mem>*>& layers,
                 const Mat<Real, Mem>& Ybar, const Mat<Real, Mem>& Xbar, int act,

@@ -365,7 +365,8 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
 // Backward: from the message adjoints Smb, Vmb (all atoms), writes the adjoints of a's inputs
 // (Sbi, Vbi: the residual's Smb, Vmb of a plus the sender-role terms; painn's context terms go
 // to Cbar), and adds the force on a and the virial of a's receiver edges to f(a) and vir(a);
-// pair_grad(jj) += dE/dr_ak when pair_grad is allocated.
+// pair_grad(jj) += dE/dr_ak when pair_grad is allocated (with `assign`, these three are set).
+// Every row a < nlocal is written, an atom without edges included: nothing needs zeroing first.
 template <class Exec, class Real, class Acc, class Mem>
 struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
   using Base = EdgeCommon<Exec, Real, Mem>;
@@ -376,6 +377,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
   Mat<Real, Mem> Cbar, Sbi, Vbi;   // [nlocal, 3F], [nlocal, F], [nlocal, 3F]
   Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> f, vir;     // [nlocal, 3], [nlocal, 6]
   Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> pair_grad;  // [nnz, 3] or empty
+  bool assign = false;  // the first layer run backward: f, vir, pair_grad are set, not added to
 
   // What edge {a, k} needs of k in channel c: context, message adjoints and v_k.
   struct Gathered {
@@ -425,14 +427,15 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
       if (want_pg) {
         t.team_barrier();
         Kokkos::parallel_for(Kokkos::TeamThreadRange(t, 3 * n), [&](const int k) {
-          pair_grad(base + k / 3, k % 3) += pg(k);  // summed over layers; one team owns the row
+          // summed over layers; one team owns the row
+          pair_grad(base + k / 3, k % 3) = (assign ? Acc(0) : pair_grad(base + k / 3, k % 3)) + pg(k);
         });
       }
       t.team_barrier();
     }
     Kokkos::single(Kokkos::PerTeam(t), [&]() {
-      for (int k = 0; k < 3; ++k) f(a, k) += total.f[k];
-      for (int k = 0; k < 6; ++k) vir(a, k) += total.w[k];
+      for (int k = 0; k < 3; ++k) f(a, k) = (assign ? Acc(0) : f(a, k)) + total.f[k];
+      for (int k = 0; k < 6; ++k) vir(a, k) = (assign ? Acc(0) : vir(a, k)) + total.w[k];
     });
   }
 
@@ -505,7 +508,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
         for (int al = 0; al < 3; ++al) Kokkos::atomic_add(&pg(3 * e + al), g[al]);
     }
     if (this->painn) {
-      for (int q = 0; q < 3; ++q) Cbar(a, q * F + c) += cb[q];
+      for (int q = 0; q < 3; ++q) Cbar(a, q * F + c) = (first ? Real(0) : Cbar(a, q * F + c)) + cb[q];
       if (first) Sbi(a, c) = sbA;
     } else {
       Sbi(a, c) = (first ? sbA : Sbi(a, c)) + cb[0];

@@ -179,6 +179,10 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
                                        Output& out) {
   const int F = m_.F, L = m_.L, nl = in.nlocal, na = in.nall;
   const bool painn = m_.family == Family::PaiNN;
+  // Layer l's context MLP and update block: its own when the call keeps them, else shared.
+  const bool keep = nl < keep_below_;
+  auto ctx_mlp = [&](int l) -> MlpRunner<Exec, Real, Mem>& { return ctx_mlp_[keep ? l : 0]; };
+  auto update = [&](int l) -> UpdateBlock<Exec, Real, Mem>& { return update_[keep ? l : 0]; };
   S_.resize(L);
   V_.resize(L);
   Sm_.resize(L);
@@ -192,23 +196,20 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
   ensure(Sfin_, nl, F, "Sfin");
   ensure(Vfin_, nl, 3 * F, "Vfin");
   if (vir_.extent(0) < size_t(nl)) vir_ = AccMat("vir", nl, 6);
-  fill<Exec>(out.f, Acc(0));
-  fill<Exec>(vir_, Acc(0));
-  if (in.want_pair_grad) fill<Exec>(out.pair_grad, Acc(0));
 
   // ---- forward ----
   embed(in);
   for (int l = 0; l < L; ++l) {
     const auto& Lw = m_.layers[l];
     M2 C;
-    if (painn) C = ctx_mlp_.forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+    if (painn) C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
     MessageForward<Exec, Real, Mem> msg;
     static_cast<EdgeCommon<Exec, Real, Mem>&>(msg) = edge_setup(l, in, C);
     msg.Sm = Sm_[l];
     msg.Vm = Vm_[l];
     launch_edges("mlff::message_forward", nl, msg, msg.radial_bytes());
     const bool last = l + 1 == L;
-    update_.forward(nl, l, Sm_[l], Vm_[l], last ? Sfin_ : S_[l + 1], last ? Vfin_ : V_[l + 1]);
+    update(l).forward(nl, l, Sm_[l], Vm_[l], last ? Sfin_ : S_[l + 1], last ? Vfin_ : V_[l + 1]);
     if (!last) {
       exch.forward(S_[l + 1]);
       exch.forward(V_[l + 1]);
@@ -235,14 +236,13 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
   }
   for (int l = L - 1; l >= 0; --l) {
     const auto& Lw = m_.layers[l];
-    update_.backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb_, Vmb_);
+    update(l).backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb_, Vmb_, keep);
     exch.forward(Smb_);
     exch.forward(Vmb_);
     M2 C;
     if (painn) {
-      C = ctx_mlp_.forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+      C = keep ? ctx_mlp(l).output() : ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
       ensure(Cbar_, nl, 3 * F, "Cbar");
-      fill<Exec>(Cbar_, Real(0));
     }
     MessageBackward<Exec, Real, Acc, Mem> bwd;
     static_cast<EdgeCommon<Exec, Real, Mem>&>(bwd) = edge_setup(l, in, C);
@@ -254,8 +254,9 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
     bwd.f = out.f;
     bwd.vir = vir_;
     bwd.pair_grad = out.pair_grad;
+    bwd.assign = l == L - 1;  // f, vir and pair_grad start here: no fill before
     launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes());
-    if (painn) ctx_mlp_.backward(nl, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
+    if (painn) ctx_mlp(l).backward(nl, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
     std::swap(Sbo_, Sbi_);
     std::swap(Vbo_, Vbi_);
   }
@@ -270,7 +271,9 @@ size_t Engine<Exec, Real, Acc>::workspace_bytes() const {
   for (const M2* m : {&Sfin_, &Vfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_})
     b += m->span() * sizeof(Real);
   b += vir_.span() * sizeof(Acc);
-  return b + update_.bytes() + ctx_mlp_.bytes() + readout_mlp_.bytes();
+  for (const auto& u : update_) b += u.bytes();
+  for (const auto& c : ctx_mlp_) b += c.bytes();
+  return b + readout_mlp_.bytes();
 }
 
 template <class Exec, class Real, class Acc>
@@ -279,12 +282,16 @@ size_t Engine<Exec, Real, Acc>::estimate_bytes(int nlocal, int nall) const {
   const bool painn = m_.family == Family::PaiNN;
   // Per layer S, V (all atoms) and Sm, Vm (locals); final and backward features; Ybar.
   size_t reals = L * 4 * F * (na + nl) + 4 * F * nl + 8 * F * nl + 4 * F * na + nl;
-  // Update block: ctx and ctxb (2F), Ob (3F), painn's VW and VWb (6F each), and its MLP.
-  reals += nl * (4 * F + 3 * F + (painn ? 12 * F : 0));
+  // Update block: ctx and ctxb (2F), Ob (3F), painn's VW and VWb (6F each), and its MLP; and
+  // painn's context MLP. One of each per layer when the call keeps them (kKeepMaxAtoms).
+  const size_t blocks = nlocal < keep_below_ ? L : 1;
   const auto& L0 = m_.layers[0];
-  reals += nl * (painn ? mlp_row_width<Real, Mem>({&L0.mix0, &L0.mix1})
+  size_t block = nl * (4 * F + 3 * F + (painn ? 12 * F : 0));
+  block += nl * (painn ? mlp_row_width<Real, Mem>({&L0.mix0, &L0.mix1})
                        : mlp_row_width<Real, Mem>({&L0.upd0, &L0.upd1}));
-  if (painn) reals += 3 * F * nl + na * mlp_row_width<Real, Mem>({&L0.ctx0, &L0.ctx1});
+  if (painn) block += na * mlp_row_width<Real, Mem>({&L0.ctx0, &L0.ctx1});
+  reals += blocks * block;
+  if (painn) reals += 3 * F * nl;
   std::vector<const DeviceLinear<Real, Mem>*> ro;
   for (const auto& lin : m_.readout) ro.push_back(&lin);
   reals += nl * mlp_row_width(ro);

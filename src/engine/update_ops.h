@@ -1,6 +1,7 @@
 // The per-atom update block of one layer, forward and backward, for both families. Inputs are
 // the post-message features (Sm [n, F], Vm [n, 3F], component a of channel f at a*F + f); the
-// backward pass recomputes the block's intermediates from them instead of storing them.
+// backward pass recomputes the block's intermediates from them, or (small systems: one block
+// per layer, engine.h) uses those the forward pass left.
 #pragma once
 
 #include "dense_ops.h"
@@ -45,10 +46,12 @@ class UpdateBlock {
   }
 
   // Given adjoints Sbo, Vbo of the outputs (rows < n), writes the adjoints Smb, Vmb of Sm, Vm.
+  // The block's intermediates are recomputed, or with `kept` taken as this block's last
+  // forward pass left them (the same layer l and rows).
   void backward(int n, int l, const M2& Sm, const M2& Vm, const M2& Sbo, const M2& Vbo,
-                const M2& Smb, const M2& Vmb) {
+                const M2& Smb, const M2& Vmb, bool kept = false) {
     const int F = m_.F;
-    M2 O = prepare(n, l, Sm, Vm);
+    M2 O = kept ? mlp_.output() : prepare(n, l, Sm, Vm);
     ensure(Ob_, n, 3 * F, "update.Ob");
     ensure(ctxb_, n, 2 * F, "update.ctxb");
     auto Ob = Ob_;
