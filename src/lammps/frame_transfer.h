@@ -1,8 +1,8 @@
 // Host frame in, results out, for an engine in another memory space (a GPU): every array of a
 // call travels through one pinned host buffer as one asynchronous copy on Kokkos' stream, in
-// place of one synchronous copy per array (each of which waits for the device: for a molecule
-// those waits were a fifth of an MD step). On host back ends the views alias the host arrays'
-// packed copy and nothing else is copied.
+// place of one synchronous copy per array (each of which waits for the device: for benzene on
+// an H200 those waits were ~65 of a step's 425 us). On host back ends the views alias the host
+// arrays' packed copy and nothing else is copied.
 #pragma once
 
 #include <Kokkos_Core.hpp>
