@@ -18,22 +18,55 @@ struct Caller {
   using Real = typename EngineT::M2::value_type;
   EngineT engine;
   typename EngineT::Output out;
+  bool pair_grad = false;  // also ask for (and return) the pair gradients
   explicit Caller(const ModelSpec& spec, int table, bool graphs, bool keep = true) : engine(spec, table) {
     engine.use_graphs(graphs);
     if (!keep) engine.keep_below(0);
   }
-  // One call on `frame`; returns energy, virial and forces in one vector.
+  // One call on `frame`; returns energy, virial, forces and (if asked) pair gradients in one
+  // vector.
   std::vector<double> call(const DeviceFrame<typename EngineT::Mem>& frame) {
     OwnerMapExchange<ExecSpace, Real> exch(frame.nlocal, frame.owner);
-    engine.compute(frame.template input<EngineT>(), exch, out);
+    auto in = frame.template input<EngineT>();
+    in.want_pair_grad = pair_grad;
+    engine.compute(in, exch, out);
     std::vector<double> r = {out.energy};
     r.insert(r.end(), out.virial, out.virial + 6);
     auto hf = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.f);
     for (int i = 0; i < frame.nlocal; ++i)
       for (int k = 0; k < 3; ++k) r.push_back(static_cast<double>(hf(i, k)));
+    if (pair_grad) {
+      auto hp = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.pair_grad);
+      for (size_t e = 0; e < in.nbrs.extent(0); ++e)
+        for (int k = 0; k < 3; ++k) r.push_back(static_cast<double>(hp(e, k)));
+    }
     return r;
   }
 };
+
+// Whether two calls' results are the same to the last bit (naming the first that is not).
+::testing::AssertionResult same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size())
+    return ::testing::AssertionFailure() << a.size() << " values against " << b.size();
+  for (size_t k = 0; k < a.size(); ++k)
+    if (a[k] != b[k]) return ::testing::AssertionFailure() << "value " << k << ": " << a[k] << " != " << b[k];
+  return ::testing::AssertionSuccess();
+}
+
+// Runs check(engine type, model, table intervals, label) for painn in fp64 (exact filter) and
+// fp32 (table), and for the distiller family in mixed precision (exact filter).
+template <class Engine>
+struct EngineType {
+  using type = Engine;
+};
+template <class Check>
+void three_cases(const ModelOptions& painn, const Check& check) {
+  check(EngineType<EngineFP64>{}, painn, 0, "painn fp64");
+  check(EngineType<EngineFP32>{}, painn, 256, "painn fp32 table");
+  ModelOptions distiller = painn;
+  distiller.family = Family::Distiller;
+  check(EngineType<EngineMixed>{}, distiller, 0, "distiller mixed");
+}
 
 // Moves every row of the frame's positions (ghosts included) in place, as an MD step does.
 template <class Mem>
@@ -58,10 +91,7 @@ void replay_matches_direct(const ModelOptions& o, int table, const char* label) 
     const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
     for (int step = 0; step < 4; ++step, ++calls) {
       jiggle(frame, g);
-      const std::vector<double> a = recorded.call(frame), b = direct.call(frame);
-      ASSERT_EQ(a.size(), b.size());
-      for (size_t k = 0; k < a.size(); ++k)
-        ASSERT_EQ(a[k], b[k]) << label << ": value " << k << " of call " << calls;
+      ASSERT_TRUE(same_bits(recorded.call(frame), direct.call(frame))) << label << ", call " << calls;
     }
   }
   // Per list: the first call runs directly, the second records, and every call from the
@@ -77,37 +107,16 @@ void replay_matches_direct(const ModelOptions& o, int table, const char* label) 
 // must give the same numbers, pair gradients included.
 template <class EngineT>
 void repeated_calls_agree(const ModelOptions& o, int table, const char* label) {
-  using Real = typename EngineT::M2::value_type;
-  const ModelSpec spec = random_model(o);
-  EngineT engine(spec, table);
+  Caller<EngineT> caller(random_model(o), table, false);
+  caller.pair_grad = true;
   std::mt19937 g(5);
   System s = random_molecule(g, 24, 6.0, 0.9);
   s.cell = {{{6.0, 0, 0}, {0, 6.0, 0}, {0, 0, 6.0}}};
   s.pbc = {true, true, true};
   const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
-  auto in = frame.template input<EngineT>();
-  in.want_pair_grad = true;
-  typename EngineT::Output out;
-  std::vector<double> first;
-  for (int call = 0; call < 3; ++call) {
-    OwnerMapExchange<ExecSpace, Real> exch(frame.nlocal, frame.owner);
-    engine.compute(in, exch, out);
-    std::vector<double> r = {out.energy};
-    r.insert(r.end(), out.virial, out.virial + 6);
-    auto hf = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.f);
-    auto hp = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.pair_grad);
-    for (int i = 0; i < frame.nlocal; ++i)
-      for (int k = 0; k < 3; ++k) r.push_back(static_cast<double>(hf(i, k)));
-    for (size_t e = 0; e < in.nbrs.extent(0); ++e)
-      for (int k = 0; k < 3; ++k) r.push_back(static_cast<double>(hp(e, k)));
-    if (call == 0) {
-      first = r;
-      continue;
-    }
-    ASSERT_EQ(r.size(), first.size());
-    for (size_t k = 0; k < r.size(); ++k)
-      ASSERT_EQ(r[k], first[k]) << label << ": value " << k << " of call " << call;
-  }
+  const std::vector<double> first = caller.call(frame);
+  for (int call = 1; call < 3; ++call)
+    ASSERT_TRUE(same_bits(caller.call(frame), first)) << label << ", call " << call;
 }
 
 // Forward intermediates kept for the backward pass (engine.h, kKeepMaxAtoms) against the
@@ -124,10 +133,8 @@ void kept_matches_recomputed(const ModelOptions& o, int table, const char* label
     const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
     for (int step = 0; step < 2; ++step) {
       jiggle(frame, g);
-      const std::vector<double> a = kept.call(frame), b = recomputed.call(frame);
-      ASSERT_EQ(a.size(), b.size());
-      for (size_t k = 0; k < a.size(); ++k)
-        ASSERT_EQ(a[k], b[k]) << label << ": value " << k << ", " << n << " atoms, step " << step;
+      ASSERT_TRUE(same_bits(kept.call(frame), recomputed.call(frame)))
+          << label << ", " << n << " atoms, step " << step;
     }
   }
   EXPECT_GT(kept.engine.workspace_bytes(), recomputed.engine.workspace_bytes())
@@ -139,31 +146,25 @@ void kept_matches_recomputed(const ModelOptions& o, int table, const char* label
 TEST(KeptIntermediates, EqualRecomputed) {
   ModelOptions painn;
   painn.L = 3;
-  kept_matches_recomputed<EngineFP64>(painn, 0, "painn fp64");
-  kept_matches_recomputed<EngineFP32>(painn, 256, "painn fp32 table");
-  ModelOptions distiller = painn;
-  distiller.family = Family::Distiller;
-  kept_matches_recomputed<EngineMixed>(distiller, 0, "distiller mixed");
+  three_cases(painn, [](auto engine, const ModelOptions& o, int table, const char* label) {
+    kept_matches_recomputed<typename decltype(engine)::type>(o, table, label);
+  });
 }
 
 TEST(RepeatedCalls, SameFrameSameNumbers) {
   ModelOptions painn;
   painn.L = 3;
-  repeated_calls_agree<EngineFP64>(painn, 0, "painn fp64");
-  repeated_calls_agree<EngineFP32>(painn, 256, "painn fp32 table");
-  ModelOptions distiller = painn;
-  distiller.family = Family::Distiller;
-  repeated_calls_agree<EngineMixed>(distiller, 0, "distiller mixed");
+  three_cases(painn, [](auto engine, const ModelOptions& o, int table, const char* label) {
+    repeated_calls_agree<typename decltype(engine)::type>(o, table, label);
+  });
 }
 
 TEST(CallGraph, ReplaysEqualDirectCalls) {
   ModelOptions painn;
   painn.F = 16;
   painn.L = 3;
-  painn.K = 20;  // the resident filter kernel
-  replay_matches_direct<EngineFP64>(painn, 0, "painn fp64 resident filter");
-  replay_matches_direct<EngineFP32>(painn, 256, "painn fp32 table");
-  ModelOptions distiller = painn;
-  distiller.family = Family::Distiller;
-  replay_matches_direct<EngineMixed>(distiller, 0, "distiller mixed");
+  painn.K = 20;  // the resident filter kernel (painn fp64)
+  three_cases(painn, [](auto engine, const ModelOptions& o, int table, const char* label) {
+    replay_matches_direct<typename decltype(engine)::type>(o, table, label);
+  });
 }
