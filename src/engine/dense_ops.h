@@ -111,6 +111,8 @@ void for_entries(const char* name, size_t n, int w, const Fn& fn) {
 constexpr int kDenseBlock = 8;
 
 // Y(r, o) = b(o) + sum_i W(o, i) X(r, i), r < n. With Z (a hidden layer), also Z = act(Y).
+// X may carry the bias columns of kBiasPad (a hidden layer's Z, below): on CUDA the bias is
+// then part of the matrix product.
 template <class Exec, class Real, class Mem>
 void dense_forward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Mem>& X,
                    const Mat<Real, Mem>& Y, const Mat<Real, Mem>& Z = {}, int act = 0) {
@@ -121,16 +123,24 @@ void dense_forward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Me
 #if defined(KOKKOS_ENABLE_CUDA)
   if constexpr (std::is_same_v<Exec, Kokkos::Cuda>) {
     if (n == 0) return;
-    // Row-major Y = X W^T is column-major Y^T = W X^T; bias and activation follow in one pass.
-    blas::check(blas::gemm(CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, Real(1), W.data(), in, X.data(),
+    const bool folded = has_bias && X.extent(1) == size_t(in + kBiasPad);
+    const auto& A = folded ? lin.Wb : W;
+    const int k = folded ? in + kBiasPad : in;
+    // Row-major Y = X W^T is column-major Y^T = W X^T; bias and activation follow in one pass
+    // unless the bias was folded in and there is no activation.
+    blas::check(blas::gemm(CUBLAS_OP_T, CUBLAS_OP_N, out, n, k, Real(1), A.data(), k, X.data(),
                            int(X.stride(0)), Real(0), Y.data(), int(Y.stride(0))),
                 "dense_forward");
-    if (has_bias || hidden)
+    const bool add = has_bias && !folded;
+    if (hidden)
       for_entries<Exec>("mlff::dense_bias", n, out, KOKKOS_LAMBDA(const int r, const int o) {
-        const Real h = has_bias ? Y(r, o) + b(o) : Y(r, o);
-        Y(r, o) = h;
-        if (hidden) Z(r, o) = act_value(act, h);
+        const Real h = add ? Y(r, o) + b(o) : Y(r, o);
+        if (add) Y(r, o) = h;
+        Z(r, o) = act_value(act, h);
       });
+    else if (add)
+      for_entries<Exec>("mlff::dense_bias", n, out,
+                        KOKKOS_LAMBDA(const int r, const int o) { Y(r, o) += b(o); });
     return;
   }
 #endif
@@ -199,12 +209,13 @@ void dense_backward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, M
 }
 
 // Numbers per row that MlpRunner keeps for `layers` after a forward and a backward pass:
-// pre-activations of every layer, activations of all but the last, two alternating gradients.
+// pre-activations of every layer, activations of all but the last (with their bias columns),
+// two alternating gradients.
 template <class Real, class Mem>
 size_t mlp_row_width(const std::vector<const DeviceLinear<Real, Mem>*>& layers) {
   size_t w = 0, grad[2] = {0, 0};
   for (size_t k = 0; k < layers.size(); ++k) {
-    w += layers[k]->out * (k + 1 < layers.size() ? 2 : 1);
+    w += k + 1 < layers.size() ? 2 * layers[k]->out + kBiasPad : layers[k]->out;
     if (k > 0) grad[k % 2] = std::max<size_t>(grad[k % 2], layers[k - 1]->out);
   }
   return w + grad[0] + grad[1];
@@ -226,7 +237,7 @@ class MlpRunner {
         dense_forward<Exec>(n, *layers[k], x, pre_[k]);
         break;
       }
-      ensure(post_[k], n, layers[k]->out, "mlp.post");
+      with_bias_columns(post_[k], n, layers[k]->out);
       dense_forward<Exec>(n, *layers[k], x, pre_[k], post_[k], act);
       x = post_[k];
     }
@@ -264,6 +275,18 @@ class MlpRunner {
       for (auto& m : *v) b += m.span() * sizeof(Real);
     for (auto& m : grad_) b += m.span() * sizeof(Real);
     return b;
+  }
+
+  // Public only because CUDA forbids device lambdas inside private member functions.
+  // Ensures a hidden layer's activations of width w plus the bias columns (kBiasPad), which
+  // are set once, when the matrix is allocated: every row ends in [1, 0, 0, 0].
+  static void with_bias_columns(Mat<Real, Mem>& m, int n, int w) {
+    const auto before = m.data();
+    ensure(m, n, w + kBiasPad, "mlp.post");
+    if (m.data() == before) return;
+    auto z = m;
+    for_entries<Exec>("mlff::bias_columns", z.extent(0), kBiasPad,
+                      KOKKOS_LAMBDA(const int r, const int j) { z(r, w + j) = j == 0 ? 1 : 0; });
   }
 
  private:

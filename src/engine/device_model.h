@@ -11,10 +11,16 @@
 
 namespace mlff {
 
+// Columns a hidden layer's activations carry after its outputs: [1, 0, 0, 0]. The next layer
+// then multiplies them by Wb = [W | b | 0 0 0], so its bias is added inside the matrix product
+// and no pass over the output is left (4, not 1: rows stay 16-byte aligned for cuBLAS).
+constexpr int kBiasPad = 4;
+
 template <class Real, class Mem>
 struct DeviceLinear {
-  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> W;  // [out, in]
-  Kokkos::View<Real*, Mem> b;                        // [out], or empty for no bias
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> W;   // [out, in]
+  Kokkos::View<Real*, Mem> b;                         // [out], or empty for no bias
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> Wb;  // [out, in + kBiasPad] when b is there
   int in = 0, out = 0;
 };
 
@@ -31,7 +37,8 @@ struct DeviceLayer {
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> filt1_t;   // filt1's weight transposed, [H_f, 3F]
   DeviceLinear<Real, Mem> upd0, upd1;      // 2F -> H_u -> 3F on [s, |v|]
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> M;  // 3x3 x/y/z mixing
-  // both families, when tabulated: [N, 3F] cells of 4 coefficients, see filter_table.h
+  // both families, when tabulated: [N, 3F] cells of 4 coefficients (filter_table.h), columns
+  // in message order (edge_kernels.h)
   Kokkos::View<Cubic<Real>**, Kokkos::LayoutRight, Mem> table;
 };
 
@@ -103,6 +110,16 @@ DeviceLinear<Real, Mem> linear(const ModelSpec& s, const std::string& name, bool
     const Tensor& b = s.tensor(name + ".bias");
     std::vector<double> part(b.data.begin() + row0, b.data.begin() + row0 + lin.out);
     lin.b = to_view1<Real, Mem>(part, name + ".bias");
+    lin.Wb = Kokkos::View<Real**, Kokkos::LayoutRight, Mem>(name + ".weight_bias", lin.out,
+                                                            lin.in + kBiasPad);
+    auto h = Kokkos::create_mirror_view(lin.Wb);
+    const long cols = w.cols();
+    for (int o = 0; o < lin.out; ++o) {
+      for (int i = 0; i < lin.in; ++i) h(o, i) = static_cast<Real>(w.data[(row0 + o) * cols + i]);
+      h(o, lin.in) = static_cast<Real>(part[o]);
+      for (int i = lin.in + 1; i < lin.in + kBiasPad; ++i) h(o, i) = 0;
+    }
+    Kokkos::deep_copy(lin.Wb, h);
   }
   return lin;
 }
@@ -164,13 +181,18 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
       d.M = to_view2<Real, Mem>(s.tensor(p + "mixing_matrix"), p + "mixing_matrix");
     }
     if (table_points > 0) {
+      // Columns in message order [Ws, WR, Wv] (edge_kernels.h): the distiller's filter output
+      // is [Ws, Wv, WR].
       const std::vector<double> rows = tabulate_filter(s, l, table_points);
+      const int off[3] = {0, family == Family::PaiNN ? F : 2 * F, family == Family::PaiNN ? 2 * F : F};
       d.table = decltype(d.table)("filter_table." + std::to_string(l), table_points, 3 * F);
       auto h = Kokkos::create_mirror_view(d.table);
       for (int i = 0; i < table_points; ++i)
-        for (int c = 0; c < 3 * F; ++c)
-          for (int m = 0; m < 4; ++m)
-            h(i, c).a[m] = static_cast<Real>(rows[(size_t(4) * i + m) * 3 * F + c]);
+        for (int q = 0; q < 3; ++q)
+          for (int c = 0; c < F; ++c)
+            for (int m = 0; m < 4; ++m)
+              h(i, q * F + c).a[m] =
+                  static_cast<Real>(rows[(size_t(4) * i + m) * 3 * F + off[q] + c]);
       Kokkos::deep_copy(d.table, h);
     }
   }

@@ -9,7 +9,13 @@
 // filter network reads its weights per edge (ExactFilter), or a cubic table replaces it.
 //
 // Filter channels: W = [Ws, WR, Wv] at row offsets off[0..2] of the filter output (painn: 0, F,
-// 2F; mlff-distiller stores [phi_s, phi_1 (v_j), phi_2 (r_hat)]: 0, 2F, F).
+// 2F; mlff-distiller stores [phi_s, phi_1 (v_j), phi_2 (r_hat)]: 0, 2F, F); a table holds them
+// in message order, at 0, F, 2F, for both families.
+//
+// Width: the kernels are compiled once for the feature width kFixedWidth (FC, the shipped
+// models' F = 64), where every neighbour-row offset is a constant, and once for any F (FC = 0).
+// Neighbour rows are read through pointers with 32-bit offsets: in the issue-bound inner loops
+// the 64-bit index arithmetic of View::operator() costs more than the arithmetic proper.
 // Messages: s_a += Ws * xs_k ; v_a += (WR * xR_k) u_ak + (Wv * xv_k) * v_k, with
 // u_ak = r_ak / (d + eps), r_ak = x_k - x_a. Context x_k = MLP(s_k) for painn, [s_k, 1, 1]
 // for mlff-distiller.
@@ -75,7 +81,10 @@ struct ChannelFilter<Real, ResidentFilter<K>> {
   Real a[K][3], b[3];
 };
 
-template <class Exec, class Real, class Mem>
+// The feature width compiled into the edge kernels besides the general one (see above).
+constexpr int kFixedWidth = 64;
+
+template <class Exec, class Real, class Mem, int FC = 0>
 struct EdgeCommon {
   using member_t = typename Kokkos::TeamPolicy<Exec>::member_type;
   using Scratch = Kokkos::View<Real*, typename Exec::scratch_memory_space,
@@ -90,11 +99,14 @@ struct EdgeCommon {
   Real rc = 0, dir_eps = 0;
   bool painn = true;
   int F = 0, K = 0, H = 0, act = 0, chunk = 1;
+  // F as the kernel sees it: a constant when compiled for a fixed width.
+  KOKKOS_INLINE_FUNCTION int width() const { return FC > 0 ? FC : F; }
   int off[3] = {0, 0, 0};
   DeviceLinear<Real, Mem> A;         // painn filter, K -> 3F (its bias)
   DeviceLinear<Real, Mem> B1, B2;    // distiller filter MLP, K -> H -> 3F
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> AT, B2T;  // A^T [K, 3F], B2^T [H, 3F]
-  // Tabulated filter (filter_table.h): when `tab`, W and dW/dd come from T; no scratch is used.
+  // Tabulated filter (filter_table.h): when `tab`, W and dW/dd come from T ([N, 3F], message
+  // order); no scratch is used.
   Kokkos::View<const Cubic<Real>**, Kokkos::LayoutRight, Mem> T;
   bool tab = false;
   int N = 0;
@@ -245,8 +257,9 @@ struct EdgeCommon {
       int i = static_cast<int>(x);
       if (i > N - 1) i = N - 1;
       const Real t = x - Real(i);
+      const Cubic<Real>* row = T.data() + (i * 3 * this->width() + c);
       for (int q = 0; q < 3; ++q) {
-        const Cubic<Real> k = T(i, off[q] + c);  // one vector load per cell
+        const Cubic<Real> k = row[q * this->width()];  // one vector load per cell
         w[q] = k.a[0] + t * (k.a[1] + t * (k.a[2] + t * k.a[3]));
         dw[q] = (k.a[1] + t * (2 * k.a[2] + 3 * t * k.a[3])) * inv_h;
       }
@@ -295,12 +308,14 @@ struct EdgeCommon {
   }
 
   KOKKOS_INLINE_FUNCTION void context(int j, int c, Real& xs, Real& xR, Real& xv) const {
+    const int W = width();
     if (painn) {
-      xs = C(j, c);
-      xR = C(j, F + c);
-      xv = C(j, 2 * F + c);
+      const Real* x = C.data() + (j * 3 * W + c);
+      xs = x[0];
+      xR = x[W];
+      xv = x[2 * W];
     } else {
-      xs = S(j, c);
+      xs = S.data()[j * W + c];
       xR = 1;
       xv = 1;
     }
@@ -308,9 +323,9 @@ struct EdgeCommon {
 };
 
 // Forward: Sm(a) = S(a) + sum_k messages, Vm(a) likewise.
-template <class Exec, class Real, class Mem>
-struct MessageForward : EdgeCommon<Exec, Real, Mem> {
-  using Base = EdgeCommon<Exec, Real, Mem>;
+template <class Exec, class Real, class Mem, int FC = 0>
+struct MessageForward : EdgeCommon<Exec, Real, Mem, FC> {
+  using Base = EdgeCommon<Exec, Real, Mem, FC>;
   using typename Base::member_t;
   Mat<Real, Mem> Sm, Vm;
 
@@ -320,7 +335,9 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   };
   KOKKOS_INLINE_FUNCTION void gather(int k, int c, Gathered& g) const {
     this->context(k, c, g.xs, g.xR, g.xv);
-    for (int al = 0; al < 3; ++al) g.v[al] = this->V(k, al * this->F + c);
+    const int W = this->width();
+    const Real* v = this->V.data() + (k * 3 * W + c);
+    for (int al = 0; al < 3; ++al) g.v[al] = v[al * W];
   }
 
   template <class Tag>
@@ -329,7 +346,7 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
   template <class Tag>
   KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
     constexpr bool Tab = std::is_same_v<Tag, TabulatedFilter>;
-    const int a = t.league_rank(), F = this->F;
+    const int a = t.league_rank(), F = this->width();
     const auto s = this->template radial_scratch<Tab>(t);
     // Chunks of edges; an atom without edges has one empty chunk (it writes the residual).
     const int begin = this->offsets(a), end = this->offsets(a + 1);
@@ -367,9 +384,9 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem> {
 // to Cbar), and adds the force on a and the virial of a's receiver edges to f(a) and vir(a);
 // pair_grad(jj) += dE/dr_ak when pair_grad is allocated (with `assign`, these three are set).
 // Every row a < nlocal is written, an atom without edges included: nothing needs zeroing first.
-template <class Exec, class Real, class Acc, class Mem>
-struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
-  using Base = EdgeCommon<Exec, Real, Mem>;
+template <class Exec, class Real, class Acc, class Mem, int FC = 0>
+struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
+  using Base = EdgeCommon<Exec, Real, Mem, FC>;
   using typename Base::member_t;
   using AccScratch = Kokkos::View<Acc*, typename Exec::scratch_memory_space,
                                   Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
@@ -384,12 +401,14 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
     Real xs, xR, xv, sb, vb[3], v[3];
   };
   KOKKOS_INLINE_FUNCTION void gather(int k, int c, Gathered& g) const {
-    const int F = this->F;
+    const int W = this->width();
     this->context(k, c, g.xs, g.xR, g.xv);
-    g.sb = Smb(k, c);
+    g.sb = Smb.data()[k * W + c];
+    const int row = k * 3 * W + c;  // V and Vmb: the same row length
+    const Real *vb = Vmb.data() + row, *v = this->V.data() + row;
     for (int al = 0; al < 3; ++al) {
-      g.vb[al] = Vmb(k, al * F + c);
-      g.v[al] = this->V(k, al * F + c);
+      g.vb[al] = vb[al * W];
+      g.v[al] = v[al * W];
     }
   }
 
@@ -418,7 +437,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
       this->template prepare<Tab>(t, a, base, n, s, true);
       AtomTotals<Acc> part;
       Kokkos::parallel_reduce(
-          Kokkos::TeamThreadRange(t, this->F),
+          Kokkos::TeamThreadRange(t, this->width()),
           [&](const int c, AtomTotals<Acc>& acc) {
             channel<Tag>(a, c, n, base == begin, s, pg, want_pg, acc);
           },
@@ -445,7 +464,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem> {
   KOKKOS_INLINE_FUNCTION void channel(int a, int c, int n, bool first,
                                       const typename Base::Radial& s, const AccScratch& pg,
                                       bool want_pg, AtomTotals<Acc>& acc) const {
-    const int F = this->F;
+    const int F = this->width();
     Real xsA, xRA, xvA, vbA[3], vA[3];
     this->context(a, c, xsA, xRA, xvA);
     const Real sbA = Smb(a, c);

@@ -112,7 +112,8 @@ class Engine {
 
   // Public only because CUDA forbids device lambdas inside private member functions.
   void embed(const Input& in);
-  EdgeCommon<Exec, Real, Mem> edge_setup(int l, const Input& in, const M2& C) const;
+  template <int FC>
+  EdgeCommon<Exec, Real, Mem, FC> edge_setup(int l, const Input& in, const M2& C) const;
   void readout(const Input& in, Output& out);
   void sum_totals(int nlocal, const Output& out);
   void evaluate(const Input& in, GhostExchange<Real, Mem>& exch, Output& out);
@@ -125,7 +126,7 @@ class Engine {
   std::vector<MlpRunner<Exec, Real, Mem>> ctx_mlp_;
   MlpRunner<Exec, Real, Mem> readout_mlp_;
   std::vector<M2> S_, V_, Sm_, Vm_;  // per layer: inputs (all atoms), post-message (local)
-  M2 Sfin_, Vfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
+  M2 Sfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
   AccMat vir_;  // [nlocal, 6] per-atom virial of receiver edges, summed over layers
   // Energy and virial totals (sum_totals), read back once at the end of a call.
   Kokkos::View<double[7], Mem> totals_{"mlff::totals"};
@@ -133,6 +134,15 @@ class Engine {
   int keep_below_ = kKeepMaxAtoms;
   CallGraph graph_;
 
+  // Calls fn(std::integral_constant<int, FC>) with the edge kernels' width FC (edge_kernels.h):
+  // kFixedWidth when the model has that many features, else 0.
+  template <class Fn>
+  void with_width(Fn&& fn) const {
+    if (m_.F == kFixedWidth)
+      fn(std::integral_constant<int, kFixedWidth>());
+    else
+      fn(std::integral_constant<int, 0>());
+  }
   // Runs an edge kernel (MessageForward / MessageBackward) on the filter kind of the model.
   template <class Functor>
   void launch_edges(const char* name, int nlocal, const Functor& f, size_t scratch) const;

@@ -18,10 +18,24 @@ void Engine<Exec, Real, Acc>::embed(const Input& in) {
       });
 }
 
+// Neighbour rows are read through pointers with 32-bit offsets (edge_kernels.h): every
+// per-atom matrix must be unpadded and small enough.
+template <class Real, class Mem>
+void check_rows(const Mat<Real, Mem>& m, size_t width, const char* what) {
+  if (m.extent(0) == 0) return;
+  if (m.extent(1) != width || m.stride(0) != width)
+    throw std::logic_error(std::string("edge kernels: ") + what + " is not an unpadded [n, " +
+                           std::to_string(width) + "] matrix");
+  if (m.extent(0) * width > size_t(INT_MAX))
+    throw std::runtime_error(std::string("edge kernels: ") + what + " has more than 2^31 entries (" +
+                             std::to_string(m.extent(0)) + " atoms): too many atoms for one device");
+}
+
 template <class Exec, class Real, class Acc>
-EdgeCommon<Exec, Real, typename Exec::memory_space> Engine<Exec, Real, Acc>::edge_setup(
+template <int FC>
+EdgeCommon<Exec, Real, typename Exec::memory_space, FC> Engine<Exec, Real, Acc>::edge_setup(
     int l, const Input& in, const M2& C) const {
-  EdgeCommon<Exec, Real, Mem> e;
+  EdgeCommon<Exec, Real, Mem, FC> e;
   const auto& L = m_.layers[l];
   e.x = in.x;
   e.offsets = in.offsets;
@@ -37,6 +51,9 @@ EdgeCommon<Exec, Real, typename Exec::memory_space> Engine<Exec, Real, Acc>::edg
   e.S = S_[l];
   e.V = V_[l];
   e.C = C;
+  check_rows(e.S, e.F, "S");
+  check_rows(e.V, 3 * e.F, "V");
+  check_rows(e.C, 3 * e.F, "context");
   if (e.painn) {
     e.A = L.filter;
     e.AT = L.filter_t;
@@ -194,7 +211,6 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
     ensure(Vm_[l], nl, 3 * F, "Vm");
   }
   ensure(Sfin_, nl, F, "Sfin");
-  ensure(Vfin_, nl, 3 * F, "Vfin");
   if (vir_.extent(0) < size_t(nl)) vir_ = AccMat("vir", nl, 6);
 
   // ---- forward ----
@@ -203,13 +219,17 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
     const auto& Lw = m_.layers[l];
     M2 C;
     if (painn) C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
-    MessageForward<Exec, Real, Mem> msg;
-    static_cast<EdgeCommon<Exec, Real, Mem>&>(msg) = edge_setup(l, in, C);
-    msg.Sm = Sm_[l];
-    msg.Vm = Vm_[l];
-    launch_edges("mlff::message_forward", nl, msg, msg.radial_bytes());
+    with_width([&](auto fc) {
+      constexpr int FC = decltype(fc)::value;
+      MessageForward<Exec, Real, Mem, FC> msg;
+      static_cast<EdgeCommon<Exec, Real, Mem, FC>&>(msg) = edge_setup<FC>(l, in, C);
+      msg.Sm = Sm_[l];
+      msg.Vm = Vm_[l];
+      launch_edges("mlff::message_forward", nl, msg, msg.radial_bytes());
+    });
     const bool last = l + 1 == L;
-    update(l).forward(nl, l, Sm_[l], Vm_[l], last ? Sfin_ : S_[l + 1], last ? Vfin_ : V_[l + 1]);
+    // The last layer's vector features reach no output: not computed.
+    update(l).forward(nl, l, Sm_[l], Vm_[l], last ? Sfin_ : S_[l + 1], last ? M2() : V_[l + 1]);
     if (!last) {
       exch.forward(S_[l + 1]);
       exch.forward(V_[l + 1]);
@@ -244,18 +264,23 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
       C = keep ? ctx_mlp(l).output() : ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
       ensure(Cbar_, nl, 3 * F, "Cbar");
     }
-    MessageBackward<Exec, Real, Acc, Mem> bwd;
-    static_cast<EdgeCommon<Exec, Real, Mem>&>(bwd) = edge_setup(l, in, C);
-    bwd.Smb = Smb_;
-    bwd.Vmb = Vmb_;
-    bwd.Cbar = Cbar_;
-    bwd.Sbi = Sbi_;
-    bwd.Vbi = Vbi_;
-    bwd.f = out.f;
-    bwd.vir = vir_;
-    bwd.pair_grad = out.pair_grad;
-    bwd.assign = l == L - 1;  // f, vir and pair_grad start here: no fill before
-    launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes());
+    check_rows(Smb_, F, "Smb");
+    check_rows(Vmb_, 3 * F, "Vmb");
+    with_width([&](auto fc) {
+      constexpr int FC = decltype(fc)::value;
+      MessageBackward<Exec, Real, Acc, Mem, FC> bwd;
+      static_cast<EdgeCommon<Exec, Real, Mem, FC>&>(bwd) = edge_setup<FC>(l, in, C);
+      bwd.Smb = Smb_;
+      bwd.Vmb = Vmb_;
+      bwd.Cbar = Cbar_;
+      bwd.Sbi = Sbi_;
+      bwd.Vbi = Vbi_;
+      bwd.f = out.f;
+      bwd.vir = vir_;
+      bwd.pair_grad = out.pair_grad;
+      bwd.assign = l == L - 1;  // f, vir and pair_grad start here: no fill before
+      launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes());
+    });
     if (painn) ctx_mlp(l).backward(nl, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
     std::swap(Sbo_, Sbi_);
     std::swap(Vbo_, Vbi_);
@@ -268,7 +293,7 @@ size_t Engine<Exec, Real, Acc>::workspace_bytes() const {
   size_t b = 0;
   for (const auto* v : {&S_, &V_, &Sm_, &Vm_})
     for (const auto& m : *v) b += m.span() * sizeof(Real);
-  for (const M2* m : {&Sfin_, &Vfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_})
+  for (const M2* m : {&Sfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_})
     b += m->span() * sizeof(Real);
   b += vir_.span() * sizeof(Acc);
   for (const auto& u : update_) b += u.bytes();
@@ -280,8 +305,8 @@ template <class Exec, class Real, class Acc>
 size_t Engine<Exec, Real, Acc>::estimate_bytes(int nlocal, int nall) const {
   const size_t F = m_.F, L = m_.L, nl = nlocal, na = nall;
   const bool painn = m_.family == Family::PaiNN;
-  // Per layer S, V (all atoms) and Sm, Vm (locals); final and backward features; Ybar.
-  size_t reals = L * 4 * F * (na + nl) + 4 * F * nl + 8 * F * nl + 4 * F * na + nl;
+  // Per layer S, V (all atoms) and Sm, Vm (locals); final s and backward features; Ybar.
+  size_t reals = L * 4 * F * (na + nl) + F * nl + 8 * F * nl + 4 * F * na + nl;
   // Update block: ctx and ctxb (2F), Ob (3F), painn's VW and VWb (6F each), and its MLP; and
   // painn's context MLP. One of each per layer when the call keeps them (kKeepMaxAtoms).
   const size_t blocks = nlocal < keep_below_ ? L : 1;

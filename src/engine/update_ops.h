@@ -15,8 +15,10 @@ class UpdateBlock {
 
   UpdateBlock(const DeviceModel<Real, Mem>& m) : m_(m) {}
 
+  // An empty Vout: the vector outputs are not wanted (the last layer's).
   void forward(int n, int l, const M2& Sm, const M2& Vm, const M2& Sout, const M2& Vout) {
     const int F = m_.F;
+    const bool want_v = Vout.extent(0) > 0;
     M2 O = prepare(n, l, Sm, Vm);
     auto ctx = ctx_;
     auto VW = VW_;
@@ -26,14 +28,16 @@ class UpdateBlock {
             Real dot = 0;
             for (int a = 0; a < 3; ++a) dot += VW(3 * i + a, f) * VW(3 * i + a, F + f);
             Sout(i, f) = Sm(i, f) + O(i, f) + O(i, 2 * F + f) * dot;
-            for (int a = 0; a < 3; ++a)
-              Vout(i, a * F + f) = Vm(i, a * F + f) + O(i, F + f) * VW(3 * i + a, F + f);
+            if (want_v)
+              for (int a = 0; a < 3; ++a)
+                Vout(i, a * F + f) = Vm(i, a * F + f) + O(i, F + f) * VW(3 * i + a, F + f);
           });
     } else {
       auto M = m_.layers[l].M;
       for_entries<Exec>(
           "mlff::distiller_update", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             Sout(i, f) = Sm(i, f) + O(i, f);
+            if (!want_v) return;
             const Real g1 = O(i, F + f), g2 = O(i, 2 * F + f);
             Real v[3];
             for (int a = 0; a < 3; ++a) v[a] = Vm(i, a * F + f);
