@@ -150,6 +150,10 @@ struct KernelClock {
     static std::map<std::string, double> t;
     return t;
   }
+  static std::map<std::string, long>& launches() {
+    static std::map<std::string, long> n;
+    return n;
+  }
   static std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>>& open() {
     static std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> o;
     return o;
@@ -163,6 +167,7 @@ struct KernelClock {
     Kokkos::fence();
     const auto& o = open()[id];
     totals()[o.first] += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - o.second).count();
+    ++launches()[o.first];
     if (id + 1 == open().size()) open().pop_back();
   }
   static void install() {
@@ -308,7 +313,9 @@ int main(int argc, char** argv) {
     if (profile) {  // per call: the totals cover warm-up and timed calls of every path
       const int calls = static_cast<int>(reports.size()) * (warmup + repeat);
       for (const auto& [name, us] : KernelClock::totals())
-        std::cout << "{\"kernel\": \"" << name << "\", \"us_per_call\": " << us / calls << "}" << std::endl;
+        std::cout << "{\"kernel\": \"" << name << "\", \"us_per_call\": " << us / calls
+                  << ", \"launches_per_call\": " << double(KernelClock::launches()[name]) / calls << "}"
+                  << std::endl;
     }
   } catch (const std::exception& e) {
     std::cerr << "mlff_painn_bench: " << e.what() << "\n";

@@ -110,6 +110,35 @@ void for_entries(const char* name, size_t n, int w, const Fn& fn) {
 // Outputs per thread of the host back ends' dense layers (below).
 constexpr int kDenseBlock = 8;
 
+// Batches of at most this many rows (a molecule's atoms) run on GPUs as one warp per output
+// with bias, activation and activation derivative in the same kernel: there a GEMM library
+// adds a split-K reduction and the bias and activation passes, each a kernel launch that costs
+// more than the arithmetic.
+constexpr int kSmallBatch = 256;
+
+// fin(r, o, sum over i < k of term(r, o, i)) for every entry of an n x w matrix: one warp per
+// entry, its lanes splitting the sum (a fixed reduction tree: the same numbers every call).
+// One thread per entry was slower: its chain of dependent loads and multiply-adds took ~15 us.
+template <class Exec, class Term, class Fin>
+void warp_dots(const char* name, int n, int w, int k, const Term& term, const Fin& fin) {
+  constexpr int kWarps = 4;  // entries per team
+  using Team = typename Kokkos::TeamPolicy<Exec>::member_type;
+  using Real = decltype(term(0, 0, 0));
+  const int total = n * w;
+  Kokkos::parallel_for(
+      name, Kokkos::TeamPolicy<Exec, Light>((total + kWarps - 1) / kWarps, kWarps, 32),
+      KOKKOS_LAMBDA(const Team& t) {
+        const int idx = t.league_rank() * kWarps + t.team_rank();
+        if (idx >= total) return;  // the whole warp: no team barrier follows
+        const int r = idx / w, o = idx % w;
+        Real sum = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::ThreadVectorRange(t, k), [&](const int i, Real& acc) { acc += term(r, o, i); },
+            sum);
+        Kokkos::single(Kokkos::PerThread(t), [&]() { fin(r, o, sum); });
+      });
+}
+
 // Y(r, o) = b(o) + sum_i W(o, i) X(r, i), r < n. With Z (a hidden layer), also Z = act(Y).
 // X may carry the bias columns of kBiasPad (a hidden layer's Z, below): on CUDA the bias is
 // then part of the matrix product.
@@ -123,6 +152,17 @@ void dense_forward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Me
 #if defined(KOKKOS_ENABLE_CUDA)
   if constexpr (std::is_same_v<Exec, Kokkos::Cuda>) {
     if (n == 0) return;
+    if (n <= kSmallBatch) {
+      warp_dots<Exec>(
+          "mlff::dense_rows", n, out, in,
+          KOKKOS_LAMBDA(const int r, const int o, const int i) { return W(o, i) * X(r, i); },
+          KOKKOS_LAMBDA(const int r, const int o, const Real sum) {
+            const Real h = has_bias ? sum + b(o) : sum;
+            Y(r, o) = h;
+            if (hidden) Z(r, o) = act_value(act, h);
+          });
+      return;
+    }
     const bool folded = has_bias && X.extent(1) == size_t(in + kBiasPad);
     const auto& A = folded ? lin.Wb : W;
     const int k = folded ? in + kBiasPad : in;
@@ -170,20 +210,40 @@ void dense_forward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Me
   });
 }
 
-// Xbar(r, i) (+)= sum_o W(o, i) Ybar(r, o).
+// Xbar(r, i) (+)= sum_o W(o, i) Ybar(r, o), times act'(H(r, i)) when H (the pre-activations of
+// the layer before) is given.
 template <class Exec, class Real, class Mem>
 void dense_backward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, Mem>& Ybar,
-                    const Mat<Real, Mem>& Xbar, bool accumulate) {
+                    const Mat<Real, Mem>& Xbar, bool accumulate, const Mat<Real, Mem>& H = {},
+                    int act = 0) {
   auto W = lin.W;
   const int in = lin.in, out = lin.out;
+  const bool through_act = H.extent(0) > 0;
+  if (through_act && accumulate)
+    throw std::logic_error("dense_backward: the activation derivative applies to a fresh Xbar only");
 #if defined(KOKKOS_ENABLE_CUDA)
   if constexpr (std::is_same_v<Exec, Kokkos::Cuda>) {
     if (n == 0) return;
+    if (n <= kSmallBatch) {
+      auto Wt = lin.Wt;  // [in, out]: a warp's lanes read consecutive weights
+      warp_dots<Exec>(
+          "mlff::dense_rows_backward", n, in, out,
+          KOKKOS_LAMBDA(const int r, const int i, const int o) { return Wt(i, o) * Ybar(r, o); },
+          KOKKOS_LAMBDA(const int r, const int i, Real sum) {
+            if (through_act) sum *= act_deriv(act, H(r, i));
+            Xbar(r, i) = accumulate ? Xbar(r, i) + sum : sum;
+          });
+      return;
+    }
     // Row-major Xbar (+)= Ybar W is column-major Xbar^T (+)= W^T Ybar^T.
     blas::check(blas::gemm(CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, Real(1), W.data(), in, Ybar.data(),
                            int(Ybar.stride(0)), Real(accumulate ? 1 : 0), Xbar.data(),
                            int(Xbar.stride(0))),
                 "dense_backward");
+    if (through_act)
+      for_entries<Exec>("mlff::activation_grad", n, in, KOKKOS_LAMBDA(const int r, const int i) {
+        Xbar(r, i) *= act_deriv(act, H(r, i));
+      });
     return;
   }
 #endif
@@ -204,7 +264,10 @@ void dense_backward(int n, const DeviceLinear<Real, Mem>& lin, const Mat<Real, M
         for (int j = 0; j < m; ++j) acc[j] += W(o, i0 + j) * y;
       }
     }
-    for (int j = 0; j < m; ++j) Xbar(r, i0 + j) = accumulate ? Xbar(r, i0 + j) + acc[j] : acc[j];
+    for (int j = 0; j < m; ++j) {
+      if (through_act) acc[j] *= act_deriv(act, H(r, i0 + j));
+      Xbar(r, i0 + j) = accumulate ? Xbar(r, i0 + j) + acc[j] : acc[j];
+    }
   });
 }
 
@@ -247,7 +310,8 @@ class MlpRunner {
   // The output of the last forward pass.
   const Mat<Real, Mem>& output() const { return pre_.back(); }
 
-  // Input gradient of the last forward pass: Xbar (+)= d(out)/dX^T Ybar. Ybar is consumed.
+  // Input gradient of the last forward pass: Xbar (+)= d(out)/dX^T Ybar. Ybar is only
+  // read (the engine sets its Ybar once).
   void backward(int n, const std::vector<const DeviceLinear<Real, Mem>*>& layers,
                 const Mat<Real, Mem>& Ybar, const Mat<Real, Mem>& Xbar, int act,
                 bool accumulate) {
@@ -258,14 +322,8 @@ class MlpRunner {
         break;
       }
       ensure(grad_[k % 2], n, layers[k - 1]->out, "mlp.grad");
-      auto gx = grad_[k % 2];
-      dense_backward<Exec>(n, *layers[k], g, gx, false);
-      auto h = pre_[k - 1];
-      const int w = layers[k - 1]->out;
-      for_entries<Exec>("mlff::activation_grad", n, w, KOKKOS_LAMBDA(const int r, const int c) {
-        gx(r, c) *= act_deriv(act, h(r, c));
-      });
-      g = gx;
+      dense_backward<Exec>(n, *layers[k], g, grad_[k % 2], false, pre_[k - 1], act);
+      g = grad_[k % 2];
     }
   }
 

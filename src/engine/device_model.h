@@ -21,6 +21,7 @@ struct DeviceLinear {
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> W;   // [out, in]
   Kokkos::View<Real*, Mem> b;                         // [out], or empty for no bias
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> Wb;  // [out, in + kBiasPad] when b is there
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> Wt;  // [in, out]: W^T, for small batches
   int in = 0, out = 0;
 };
 
@@ -106,6 +107,7 @@ DeviceLinear<Real, Mem> linear(const ModelSpec& s, const std::string& name, bool
   lin.W = to_view2<Real, Mem>(w, name + ".weight", row0, rows);
   lin.out = static_cast<int>(lin.W.extent(0));
   lin.in = static_cast<int>(lin.W.extent(1));
+  lin.Wt = transposed(lin.W, name + ".weight.T");
   if (bias) {
     const Tensor& b = s.tensor(name + ".bias");
     std::vector<double> part(b.data.begin() + row0, b.data.begin() + row0 + lin.out);

@@ -130,6 +130,7 @@ class Engine {
   AccMat vir_;  // [nlocal, 6] per-atom virial of receiver edges, summed over layers
   // Energy and virial totals (sum_totals), read back once at the end of a call.
   Kokkos::View<double[7], Mem> totals_{"mlff::totals"};
+  Kokkos::View<double**, Kokkos::LayoutRight, Mem> parts_;  // [7, parts] of large calls' sums
   bool graphs_ = false;
   int keep_below_ = kKeepMaxAtoms;
   CallGraph graph_;

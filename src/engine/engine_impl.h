@@ -95,25 +95,46 @@ void Engine<Exec, Real, Acc>::readout(const Input& in, Output& out) {
       KOKKOS_LAMBDA(const int i) { eatom(i) = scale * Acc(Y(i, 0)) + shift + eref(sp(i)); });
 }
 
-// totals_ = [energy, virial xx yy zz xy xz yz], one team per sum (in a fixed order). Not a
-// Kokkos parallel_reduce: its device buffer is shared with every other reduction of the
-// process, and a later one that grows it would strand a recorded call (call_graph.h).
+// totals_ = [energy, virial xx yy zz xy xz yz]. Each sum is split into parts of kTotalRows
+// rows, one team each, and the parts are then added in order: the same numbers every call, and
+// enough teams to fill a GPU (one team per sum took 0.34 ms at 98k atoms). Not a Kokkos
+// parallel_reduce: its device buffer is shared with every other reduction of the process, and
+// a later one that grows it would strand a recorded call (call_graph.h).
 template <class Exec, class Real, class Acc>
 void Engine<Exec, Real, Acc>::sum_totals(int nlocal, const Output& out) {
+  constexpr int kTotalRows = 2048;
+  const int parts = nlocal > kTotalRows ? (nlocal + kTotalRows - 1) / kTotalRows : 1;
+  if (parts > 1 && parts_.extent(1) < size_t(parts))
+    parts_ = Kokkos::View<double**, Kokkos::LayoutRight, Mem>("mlff::total_parts", 7, parts);
   auto eatom = out.eatom;
   auto v = vir_;
   auto tot = totals_;
+  auto part = parts_;
   using Team = typename Kokkos::TeamPolicy<Exec>::member_type;
   Kokkos::parallel_for(
-      "mlff::totals", Kokkos::TeamPolicy<Exec, Light>(7, Kokkos::AUTO),
+      "mlff::totals", Kokkos::TeamPolicy<Exec, Light>(7 * parts, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Team& t) {
-        const int k = t.league_rank();
+        const int k = t.league_rank() / parts, p = t.league_rank() % parts;
+        const int begin = p * kTotalRows;
+        const int end = parts == 1 || nlocal - begin < kTotalRows ? nlocal : begin + kTotalRows;
         double sum = 0;
         Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(t, nlocal),
+            Kokkos::TeamThreadRange(t, begin, end),
             [&](const int i, double& acc) { acc += k == 0 ? double(eatom(i)) : double(v(i, k - 1)); },
             sum);
-        Kokkos::single(Kokkos::PerTeam(t), [&]() { tot(k) = sum; });
+        Kokkos::single(Kokkos::PerTeam(t), [&]() {
+          if (parts == 1)
+            tot(k) = sum;
+          else
+            part(k, p) = sum;
+        });
+      });
+  if (parts == 1) return;
+  Kokkos::parallel_for(
+      "mlff::totals_parts", Kokkos::RangePolicy<Exec, Light>(0, 7), KOKKOS_LAMBDA(const int k) {
+        double sum = 0;
+        for (int p = 0; p < parts; ++p) sum += part(k, p);
+        tot(k) = sum;
       });
 }
 
@@ -246,8 +267,10 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
   ensure(Vbi_, nl, 3 * F, "Vbi");
   ensure(Smb_, na, F, "Smb");
   ensure(Vmb_, na, 3 * F, "Vmb");
-  ensure(Ybar_, nl, 1, "Ybar");
-  fill<Exec>(Ybar_, Real(m_.energy_scale));
+  if (Ybar_.extent(0) < size_t(nl)) {  // dE/d(readout output), never written: set once
+    ensure(Ybar_, nl, 1, "Ybar");
+    fill<Exec>(Ybar_, Real(m_.energy_scale));
+  }
   fill<Exec>(Vbo_, Real(0));
   {
     std::vector<const DeviceLinear<Real, Mem>*> layers;
