@@ -59,6 +59,30 @@ TEST(FilterTable, ForcesAreTheDerivativeOfTheTabulatedEnergy) {
   }
 }
 
+// The same at F = kFixedWidth, where the edge kernels are compiled for that width, in a small
+// periodic cell (the 90-atom box costs minutes at this width on one core).
+TEST(FilterTable, FixedWidthForcesAreTheDerivative) {
+  ModelOptions p;
+  p.F = kFixedWidth;
+  ModelOptions d = p;
+  d.family = Family::Distiller;
+  for (const auto& o : {p, d}) {
+    EngineFP64 engine(random_model(o), 256);
+    std::mt19937 g(9);
+    const double h = 1e-5;
+    System s;
+    do {
+      s = random_molecule(g, 12, 5.0, 0.9);
+      s.cell = {{{5.0, 0.0, 0.0}, {0.5, 5.2, 0.0}, {0.3, -0.6, 5.4}}};
+      s.pbc = {true, true, true};
+    } while (gap_to_cutoff(s, o.cutoff) < 10 * h);
+    const FdReport r = fd_forces(engine, s, h);
+    ASSERT_GT(r.norm, 1e-6);
+    figure((std::string("table fd_rel_error fixed width ") + name(o)).c_str(), r.rel_error);
+    EXPECT_LE(r.rel_error, 1e-7) << name(o);
+  }
+}
+
 TEST(FilterTable, ConvergesToTheFilterNetwork) {
   for (const auto& o : families()) {
     const ModelSpec spec = random_model(o);

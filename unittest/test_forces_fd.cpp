@@ -51,10 +51,25 @@ std::vector<Case> cases() {
   return c;
 }
 
+// F = kFixedWidth: the edge kernels compiled for that width (constant row offsets), with each
+// filter kind.
+std::vector<Case> fixed_width_cases() {
+  std::vector<Case> c;
+  ModelOptions o;
+  o.F = kFixedWidth;
+  c.push_back({"painn_fixed_width", o});
+  o.K = 20;
+  c.push_back({"painn_fixed_width_resident", o});
+  o = ModelOptions{};
+  o.family = Family::Distiller;
+  o.F = kFixedWidth;
+  c.push_back({"distiller_fixed_width", o});
+  return c;
+}
+
 class FdTest : public ::testing::TestWithParam<Case> {};
 
-TEST_P(FdTest, RandomMolecules) {
-  const Case& c = GetParam();
+void check_molecules(const Case& c) {
   EngineFP64 engine(random_model(c.opt));
   std::mt19937 g(c.opt.seed * 7 + 3);
   double worst = 0;
@@ -67,6 +82,8 @@ TEST_P(FdTest, RandomMolecules) {
   figure((std::string("fd_rel_error molecules ") + c.name).c_str(), worst);
   EXPECT_LE(worst, 1e-7);
 }
+
+TEST_P(FdTest, RandomMolecules) { check_molecules(GetParam()); }
 
 TEST_P(FdTest, CrowdedPeriodicBox) {
   const Case& c = GetParam();
@@ -92,8 +109,7 @@ TEST_P(FdTest, CrowdedPeriodicBox) {
   EXPECT_LE(r.rel_error, 1e-7);
 }
 
-TEST_P(FdTest, VirialMatchesStrainDerivative) {
-  const Case& c = GetParam();
+void check_virial(const Case& c) {
   EngineFP64 engine(random_model(c.opt));
   std::mt19937 g(5);
   System s;
@@ -120,7 +136,38 @@ TEST_P(FdTest, VirialMatchesStrainDerivative) {
   EXPECT_LE(std::sqrt(num / den), 1e-7);
 }
 
+TEST_P(FdTest, VirialMatchesStrainDerivative) { check_virial(GetParam()); }
+
 INSTANTIATE_TEST_SUITE_P(Models, FdTest, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// The fixed-width kernels on molecules, a small periodic cell (each atom sees its own images,
+// so ghost rows pass through every layer) and the virial. Not the crowded box: at this width
+// it costs ~35 s per case on one core.
+class FixedWidthFdTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FixedWidthFdTest, RandomMolecules) { check_molecules(GetParam()); }
+
+TEST_P(FixedWidthFdTest, PeriodicCell) {
+  const Case& c = GetParam();
+  EngineFP64 engine(random_model(c.opt));
+  std::mt19937 g(17);
+  const double h = 1e-5;
+  System s;
+  do {
+    s = random_molecule(g, 12, 5.0, 0.9);
+    s.cell = {{{5.0, 0.0, 0.0}, {0.5, 5.2, 0.0}, {0.3, -0.6, 5.4}}};
+    s.pbc = {true, true, true};
+  } while (gap_to_cutoff(s, c.opt.cutoff) < 10 * h);
+  const FdReport r = fd_forces(engine, s, h);
+  ASSERT_GT(r.norm, 1e-6);
+  figure((std::string("fd_rel_error periodic cell ") + c.name).c_str(), r.rel_error);
+  EXPECT_LE(r.rel_error, 1e-7);
+}
+
+TEST_P(FixedWidthFdTest, VirialMatchesStrainDerivative) { check_virial(GetParam()); }
+
+INSTANTIATE_TEST_SUITE_P(Models, FixedWidthFdTest, ::testing::ValuesIn(fixed_width_cases()),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(EdgeCases, IsolatedAtomHasZeroForceAndItsOwnEnergy) {

@@ -26,6 +26,8 @@ CONFIGS = {
     "F32-L3-K20-bessel-shared-ssp": (32, 3, 20, "bessel", 5.0, True, True, "ssp", 2, False),
     "F8-L2-K20-gauss-ssp": (8, 2, 20, "gaussian", 3.5, False, False, "ssp", 3, True),
     "F32-L2-K6-centered": (32, 2, 6, "centered", 4.0, False, False, "silu", 2, True),
+    # the shipped students' shape: F = 64 runs the edge kernels compiled for that width
+    "F64-L3-K20-gauss": (64, 3, 20, "gaussian", 5.0, False, False, "silu", 2, True),
 }
 
 
