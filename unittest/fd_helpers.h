@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "model_factory.h"
 #include "standalone/evaluate.h"
 
 namespace mlff::test {
@@ -57,6 +58,19 @@ inline double gap_to_cutoff(const System& s, double rc) {
       gap = std::min(gap, std::fabs(d - rc));
     }
   return gap;
+}
+
+// 12 atoms at least 0.9 A apart in a 5 A triclinic periodic cell: within a 4 A cutoff every
+// atom sees its own images, so ghost rows pass through every layer. Drawn again until no pair
+// lies within min_gap of rc.
+inline System small_periodic_cell(std::mt19937& g, double rc, double min_gap) {
+  System s;
+  do {
+    s = random_molecule(g, 12, 5.0, 0.9);
+    s.cell = {{{5.0, 0.0, 0.0}, {0.5, 5.2, 0.0}, {0.3, -0.6, 5.4}}};
+    s.pbc = {true, true, true};
+  } while (gap_to_cutoff(s, rc) < min_gap);
+  return s;
 }
 
 inline void figure(const char* what, double value) {

@@ -70,12 +70,7 @@ TEST(FilterTable, FixedWidthForcesAreTheDerivative) {
     EngineFP64 engine(random_model(o), 256);
     std::mt19937 g(9);
     const double h = 1e-5;
-    System s;
-    do {
-      s = random_molecule(g, 12, 5.0, 0.9);
-      s.cell = {{{5.0, 0.0, 0.0}, {0.5, 5.2, 0.0}, {0.3, -0.6, 5.4}}};
-      s.pbc = {true, true, true};
-    } while (gap_to_cutoff(s, o.cutoff) < 10 * h);
+    const System s = small_periodic_cell(g, o.cutoff, 10 * h);
     const FdReport r = fd_forces(engine, s, h);
     ASSERT_GT(r.norm, 1e-6);
     figure((std::string("table fd_rel_error fixed width ") + name(o)).c_str(), r.rel_error);

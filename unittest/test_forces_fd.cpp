@@ -112,12 +112,7 @@ TEST_P(FdTest, CrowdedPeriodicBox) {
 void check_virial(const Case& c) {
   EngineFP64 engine(random_model(c.opt));
   std::mt19937 g(5);
-  System s;
-  do {
-    s = random_molecule(g, 12, 5.0, 0.9);
-    s.cell = {{{5.0, 0.0, 0.0}, {0.5, 5.2, 0.0}, {0.3, -0.6, 5.4}}};
-    s.pbc = {true, true, true};
-  } while (gap_to_cutoff(s, c.opt.cutoff) < 1e-2);
+  const System s = small_periodic_cell(g, c.opt.cutoff, 1e-2);
   const Result r = evaluate(engine, s);
   // virial W_ab = sum r_a F_b = -dE/d(eps_ba), eps the deformation x_b' += eps x_a
   const int ab[6][2] = {{0, 0}, {1, 1}, {2, 2}, {0, 1}, {0, 2}, {1, 2}};
@@ -153,12 +148,7 @@ TEST_P(FixedWidthFdTest, PeriodicCell) {
   EngineFP64 engine(random_model(c.opt));
   std::mt19937 g(17);
   const double h = 1e-5;
-  System s;
-  do {
-    s = random_molecule(g, 12, 5.0, 0.9);
-    s.cell = {{{5.0, 0.0, 0.0}, {0.5, 5.2, 0.0}, {0.3, -0.6, 5.4}}};
-    s.pbc = {true, true, true};
-  } while (gap_to_cutoff(s, c.opt.cutoff) < 10 * h);
+  const System s = small_periodic_cell(g, c.opt.cutoff, 10 * h);
   const FdReport r = fd_forces(engine, s, h);
   ASSERT_GT(r.norm, 1e-6);
   figure((std::string("fd_rel_error periodic cell ") + c.name).c_str(), r.rel_error);

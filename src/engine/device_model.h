@@ -11,6 +11,13 @@
 
 namespace mlff {
 
+// Where the filter output holds W = [Ws, WR, Wv] (the message order, edge_kernels.h): column
+// offset of part q in 0..2. painn: 0, F, 2F; mlff-distiller stores [Ws, Wv, WR]: 0, 2F, F.
+inline int filter_offset(Family family, int F, int q) {
+  if (family == Family::PaiNN || q == 0) return q * F;
+  return (3 - q) * F;
+}
+
 // Columns a hidden layer's activations carry after its outputs: [1, 0, 0, 0]. The next layer
 // then multiplies them by Wb = [W | b | 0 0 0], so its bias is added inside the matrix product
 // and no pass over the output is left (4, not 1: rows stay 16-byte aligned for cuBLAS).
@@ -21,7 +28,7 @@ struct DeviceLinear {
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> W;   // [out, in]
   Kokkos::View<Real*, Mem> b;                         // [out], or empty for no bias
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> Wb;  // [out, in + kBiasPad] when b is there
-  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> Wt;  // [in, out]: W^T, for small batches
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> Wt;  // [in, out]: W^T (small batches, filters)
   int in = 0, out = 0;
 };
 
@@ -29,13 +36,11 @@ template <class Real, class Mem>
 struct DeviceLayer {
   // painn
   DeviceLinear<Real, Mem> filter;          // K -> 3F, multiplied by fc afterwards
-  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> filter_t;  // its weight transposed, [K, 3F]
   DeviceLinear<Real, Mem> ctx0, ctx1;      // F -> F -> 3F on s_j
   DeviceLinear<Real, Mem> chan_mix;        // F -> 2F on each x/y/z component, no bias
   DeviceLinear<Real, Mem> mix0, mix1;      // 2F -> F -> 3F on [s, |V|]
   // mlff-distiller
   DeviceLinear<Real, Mem> filt0, filt1;    // K -> H_f -> 3F on e = phi fc
-  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> filt1_t;   // filt1's weight transposed, [H_f, 3F]
   DeviceLinear<Real, Mem> upd0, upd1;      // 2F -> H_u -> 3F on [s, |v|]
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> M;  // 3x3 x/y/z mixing
   // both families, when tabulated: [N, 3F] cells of 4 coefficients (filter_table.h), columns
@@ -167,7 +172,6 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
       const std::string bi = "interactions." + std::to_string(s.shared_interactions ? 0 : l);
       const std::string bm = "mixing." + std::to_string(s.shared_interactions ? 0 : l);
       d.filter = linear<Real, Mem>(s, "filter_net", true, 3 * F * fl, 3 * F);
-      d.filter_t = transposed(d.filter.W, "filter_net.weight.T");
       d.ctx0 = linear<Real, Mem>(s, bi + ".context.0");
       d.ctx1 = linear<Real, Mem>(s, bi + ".context.1");
       d.chan_mix = linear<Real, Mem>(s, bm + ".channel_mix", false);
@@ -177,16 +181,13 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
       const std::string p = "interactions." + std::to_string(l) + ".";
       d.filt0 = linear<Real, Mem>(s, p + "filter.0");
       d.filt1 = linear<Real, Mem>(s, p + "filter.1");
-      d.filt1_t = transposed(d.filt1.W, p + "filter.1.weight.T");
       d.upd0 = linear<Real, Mem>(s, p + "update.0");
       d.upd1 = linear<Real, Mem>(s, p + "update.1");
       d.M = to_view2<Real, Mem>(s.tensor(p + "mixing_matrix"), p + "mixing_matrix");
     }
     if (table_points > 0) {
-      // Columns in message order [Ws, WR, Wv] (edge_kernels.h): the distiller's filter output
-      // is [Ws, Wv, WR].
+      // Columns in message order [Ws, WR, Wv] (filter_offset).
       const std::vector<double> rows = tabulate_filter(s, l, table_points);
-      const int off[3] = {0, family == Family::PaiNN ? F : 2 * F, family == Family::PaiNN ? 2 * F : F};
       d.table = decltype(d.table)("filter_table." + std::to_string(l), table_points, 3 * F);
       auto h = Kokkos::create_mirror_view(d.table);
       for (int i = 0; i < table_points; ++i)
@@ -194,7 +195,7 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
           for (int c = 0; c < F; ++c)
             for (int m = 0; m < 4; ++m)
               h(i, q * F + c).a[m] =
-                  static_cast<Real>(rows[(size_t(4) * i + m) * 3 * F + off[q] + c]);
+                  static_cast<Real>(rows[(size_t(4) * i + m) * 3 * F + filter_offset(family, F, q) + c]);
       Kokkos::deep_copy(d.table, h);
     }
   }

@@ -56,16 +56,15 @@ EdgeCommon<Exec, Real, typename Exec::memory_space, FC> Engine<Exec, Real, Acc>:
   check_rows(e.C, 3 * e.F, "context");
   if (e.painn) {
     e.A = L.filter;
-    e.AT = L.filter_t;
+    e.AT = L.filter.Wt;
     e.H = 0;
-    e.off[0] = 0, e.off[1] = e.F, e.off[2] = 2 * e.F;
   } else {
     e.B1 = L.filt0;
     e.B2 = L.filt1;
-    e.B2T = L.filt1_t;
+    e.B2T = L.filt1.Wt;
     e.H = L.filt0.out;
-    e.off[0] = 0, e.off[1] = 2 * e.F, e.off[2] = e.F;
   }
+  for (int q = 0; q < 3; ++q) e.off[q] = filter_offset(m_.family, e.F, q);
   // Edges per chunk: enough to amortise the team's barriers, small enough that the distiller's
   // hidden layer (2 H numbers per edge) stays in fast scratch memory. A tabulated filter needs
   // no scratch: one chunk is then most atoms' whole neighbour list.
