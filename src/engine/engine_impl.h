@@ -278,12 +278,16 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
   }
   for (int l = L - 1; l >= 0; --l) {
     const auto& Lw = m_.layers[l];
-    update(l).backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb_, Vmb_, keep);
+    // The last layer's context MLP and update block are still in the workspace from the
+    // forward pass (only the readout, with its own, ran since): taken as kept even when the
+    // other layers compute theirs again.
+    const bool kept = keep || l == L - 1;
+    update(l).backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb_, Vmb_, kept);
     exch.forward(Smb_);
     exch.forward(Vmb_);
     M2 C;
     if (painn) {
-      C = keep ? ctx_mlp(l).output() : ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+      C = kept ? ctx_mlp(l).output() : ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
       ensure(Cbar_, nl, 3 * F, "Cbar");
     }
     check_rows(Smb_, F, "Smb");
