@@ -12,6 +12,8 @@
 //                    [--graph 1]   (resident path: calls recorded as a CUDA graph, call_graph.h)
 //                    [--keep-below N]  (resident path: calls of fewer than N atoms keep forward
 //                                       intermediates; default: the engine's, kKeepMaxAtoms)
+//                    [--virial 0]  (resident path: energy and forces only, as an MD step that
+//                                   wants no pressure; default 1)
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -204,7 +206,7 @@ struct Report {
 
 template <class EngineT>
 Report run_resident(const mlff::ModelSpec& spec, int table, const mlff::NeighborData& nd,
-                    bool graph, int keep_below, int warmup, int repeat) {
+                    bool graph, int keep_below, bool virial, int warmup, int repeat) {
   using Mem = typename EngineT::Mem;
   using Real = typename EngineT::M2::value_type;
   const size_t before = device_bytes_in_use();
@@ -212,7 +214,8 @@ Report run_resident(const mlff::ModelSpec& spec, int table, const mlff::Neighbor
   EngineT engine(spec, table);
   engine.use_graphs(graph);
   if (keep_below >= 0) engine.keep_below(keep_below);
-  const typename EngineT::Input in = frame.template input<EngineT>();
+  typename EngineT::Input in = frame.template input<EngineT>();
+  in.want_virial = virial;
   typename EngineT::Output out;
   mlff::OwnerMapExchange<mlff::ExecSpace, Real> exch(nd.nlocal, frame.owner);
   Report r;
@@ -290,11 +293,12 @@ int main(int argc, char** argv) {
     const std::string prec = opt["precision"];
     const int table = std::stoi(opt["table"]);
     const int keep = opt.count("keep-below") ? std::stoi(opt["keep-below"]) : -1;
+    const bool virial = !opt.count("virial") || opt["virial"] != "0";
     std::vector<Report> reports;
     if (opt["path"] != "host") {
-      if (prec == "fp64") reports.push_back(run_resident<mlff::EngineFP64>(spec, table, nd, graph, keep, warmup, repeat));
-      if (prec == "fp32") reports.push_back(run_resident<mlff::EngineFP32>(spec, table, nd, graph, keep, warmup, repeat));
-      if (prec == "mixed") reports.push_back(run_resident<mlff::EngineMixed>(spec, table, nd, graph, keep, warmup, repeat));
+      if (prec == "fp64") reports.push_back(run_resident<mlff::EngineFP64>(spec, table, nd, graph, keep, virial, warmup, repeat));
+      if (prec == "fp32") reports.push_back(run_resident<mlff::EngineFP32>(spec, table, nd, graph, keep, virial, warmup, repeat));
+      if (prec == "mixed") reports.push_back(run_resident<mlff::EngineMixed>(spec, table, nd, graph, keep, virial, warmup, repeat));
     }
     if (opt["path"] != "resident") reports.push_back(run_host(spec, prec, table, nd, warmup, repeat));
     const int n = nd.nlocal;
@@ -308,6 +312,7 @@ int main(int argc, char** argv) {
                 << ", \"min_us\": " << r.min_us << ", \"atom_steps_per_s\": " << n / (r.median_us * 1e-6)
                 << ", \"device_bytes\": " << r.device_bytes << ", \"workspace_bytes\": " << r.workspace_bytes
                 << ", \"graph\": " << (graph && r.path == "resident" ? "true" : "false")
+                << ", \"virial\": " << (virial || r.path == "host" ? "true" : "false")
                 << ", \"keep_below\": " << keep << ", \"graph_replays\": " << r.replays << ", \"repeat\": " << repeat << ", \"warmup\": " << warmup << "}" << std::endl;
     }
     if (profile) {  // per call: the totals cover warm-up and timed calls of every path

@@ -115,7 +115,7 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     Comm *comm;
     int chunk;    // most columns per communication; 0 = all (device buffers grow to fit)
     bool owner_map;  // ghost rows from the frame's owner map (one rank) instead of LAMMPS comm
-    bool want_eatom, want_vatom, newton;
+    bool want_eatom, want_vatom, want_virial, newton;
     typename AT::t_f_array f;
     typename AT::t_efloat_1d eatom;
     typename AT::t_virial_array vatom;
@@ -150,7 +150,9 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     double compute(const mlff::KkFrame<Exec> &fr, const Step &st, double virial[6]) override {
       frame_ = &fr;
       step_ = &st;
-      engine_.compute(fr.template input<E>(st.want_vatom), *this, out_);
+      auto in = fr.template input<E>(st.want_vatom);
+      in.want_virial = st.want_virial;  // most MD steps want no pressure
+      engine_.compute(in, *this, out_);
       mlff::kk_detail::scatter_results(fr.nlocal, fr.lammps_of, out_, st.f, st.eatom, st.want_eatom);
       if (st.want_vatom) mlff::kk_detail::tally_virial(fr.nlocal, fr, out_.pair_grad, st.vatom, st.newton);
       for (int k = 0; k < 6; k++) virial[k] = out_.virial[k];
@@ -353,7 +355,7 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
   // blocks of that many columns. It is on without a GPU, by request, or when MPI is not GPU-aware.
   const bool classic = execution_space == Host || lmp->kokkos->forward_pair_comm_classic;
   const typename Impl::Step step{this, comm, classic ? kCommChunk : 0, owner_map(), eflag_atom != 0,
-                                 vflag_atom != 0, force->newton_pair != 0, f,
+                                 vflag_atom != 0, vflag_global != 0, force->newton_pair != 0, f,
                                  k_eatom.template view<DeviceType>(), k_vatom.template view<DeviceType>()};
   double energy = 0, vir[6] = {0, 0, 0, 0, 0, 0};
   try {

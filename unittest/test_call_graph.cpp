@@ -19,6 +19,7 @@ struct Caller {
   EngineT engine;
   typename EngineT::Output out;
   bool pair_grad = false;  // also ask for (and return) the pair gradients
+  bool virial = true;      // ask for the virial (Input::want_virial)
   explicit Caller(const ModelSpec& spec, int table, bool graphs, bool keep = true) : engine(spec, table) {
     engine.use_graphs(graphs);
     if (!keep) engine.keep_below(0);
@@ -29,6 +30,7 @@ struct Caller {
     OwnerMapExchange<ExecSpace, Real> exch(frame.nlocal, frame.owner);
     auto in = frame.template input<EngineT>();
     in.want_pair_grad = pair_grad;
+    in.want_virial = virial;
     engine.compute(in, exch, out);
     std::vector<double> r = {out.energy};
     r.insert(r.end(), out.virial, out.virial + 6);
@@ -119,6 +121,39 @@ void repeated_calls_agree(const ModelOptions& o, int table, const char* label) {
     ASSERT_TRUE(same_bits(caller.call(frame), first)) << label << ", call " << call;
 }
 
+// An MD step that wants no pressure (Input::want_virial false) skips each edge's virial terms:
+// the same energy, forces and pair gradients to the last bit, and a zero virial. A recorded
+// engine (CUDA graph) asked for both kinds of call in turn must replay the right one, and an
+// engine that recomputes its intermediates (large calls) must agree too.
+template <class EngineT>
+void virial_off_agrees(const ModelOptions& o, int table, const char* label) {
+  const ModelSpec spec = random_model(o);
+  Caller<EngineT> with(spec, table, false), without(spec, table, false, false),
+      recorded(spec, table, true);
+  without.virial = false;
+  std::mt19937 g(21);
+  System s = random_molecule(g, 24, 6.0, 0.9);
+  s.cell = {{{6.0, 0, 0}, {0, 6.0, 0}, {0, 0, 6.0}}};
+  s.pbc = {true, true, true};
+  const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
+  for (int step = 0; step < 8; ++step) {
+    for (auto* c : {&with, &without, &recorded}) c->pair_grad = step >= 4;  // then also them
+    jiggle(frame, g);
+    const std::vector<double> full = with.call(frame), part = without.call(frame);
+    double virial = 0;
+    for (int k = 1; k <= 6; ++k) virial += std::fabs(full[k]);
+    EXPECT_GT(virial, 0.0) << label << ": the periodic cell should have a virial";
+    for (int k = 1; k <= 6; ++k) EXPECT_EQ(part[k], 0.0) << label << ", virial " << k;
+    std::vector<double> a = full, b = part;
+    a.erase(a.begin() + 1, a.begin() + 7);
+    b.erase(b.begin() + 1, b.begin() + 7);
+    ASSERT_TRUE(same_bits(a, b)) << label << ", step " << step << " (energy, forces[, pair gradients])";
+    recorded.virial = step % 2 == 0;
+    ASSERT_TRUE(same_bits(recorded.call(frame), recorded.virial ? full : part))
+        << label << ", recorded, step " << step;
+  }
+}
+
 // Forward intermediates kept for the backward pass (engine.h, kKeepMaxAtoms) against the
 // same calls computing them again: the same kernels on the same inputs, so the same bits.
 template <class EngineT>
@@ -148,6 +183,14 @@ TEST(KeptIntermediates, EqualRecomputed) {
   painn.L = 3;
   three_cases(painn, [](auto engine, const ModelOptions& o, int table, const char* label) {
     kept_matches_recomputed<typename decltype(engine)::type>(o, table, label);
+  });
+}
+
+TEST(VirialOff, SameEnergyForcesAndPairGradients) {
+  ModelOptions painn;
+  painn.L = 3;
+  three_cases(painn, [](auto engine, const ModelOptions& o, int table, const char* label) {
+    virial_off_agrees<typename decltype(engine)::type>(o, table, label);
   });
 }
 

@@ -395,6 +395,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
   Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> f, vir;     // [nlocal, 3], [nlocal, 6]
   Kokkos::View<Acc**, Kokkos::LayoutRight, Mem> pair_grad;  // [nnz, 3] or empty
   bool assign = false;  // the first layer run backward: f, vir, pair_grad are set, not added to
+  bool want_vir = true;  // false: vir is neither computed nor written
 
   // What edge {a, k} needs of k in channel c: context, message adjoints and v_k.
   struct Gathered {
@@ -454,7 +455,8 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
     }
     Kokkos::single(Kokkos::PerTeam(t), [&]() {
       for (int k = 0; k < 3; ++k) f(a, k) = (assign ? Acc(0) : f(a, k)) + total.f[k];
-      for (int k = 0; k < 6; ++k) vir(a, k) = (assign ? Acc(0) : vir(a, k)) + total.w[k];
+      if (want_vir)
+        for (int k = 0; k < 6; ++k) vir(a, k) = (assign ? Acc(0) : vir(a, k)) + total.w[k];
     });
   }
 
@@ -504,27 +506,31 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
       // reciprocals come from scratch: no division or fp64 arithmetic per channel in fp32.
       const Acc id = s.inv(2 * e), id1 = s.inv(2 * e + 1), c3 = id * id1 * id1;
       const Acc r[3] = {s.r(3 * e), s.r(3 * e + 1), s.r(3 * e + 2)};
-      Acc ubR[3], ubD[3], rR = 0, rD = 0;
+      Acc ubR[3], ubD[3], rD = 0;
       for (int al = 0; al < 3; ++al) {
         ubR[al] = Acc(vbA[al] * w[1] * xRK);
         ubD[al] = ubR[al] - Acc(vbK[al] * w[1] * xRA);
-        rR += r[al] * ubR[al];
         rD += r[al] * ubD[al];
       }
-      const Acc gR = Acc(ddR) * id - rR * c3, gD = Acc(ddR + ddS) * id - rD * c3;
-      Acc g[3];
-      for (int al = 0; al < 3; ++al) {
-        g[al] = gR * r[al] + ubR[al] * id1;
-        acc.f[al] += gD * r[al] + ubD[al] * id1;
+      const Acc gD = Acc(ddR + ddS) * id - rD * c3;
+      for (int al = 0; al < 3; ++al) acc.f[al] += gD * r[al] + ubD[al] * id1;
+      // G_ak itself only for the virial and the pair gradients (most MD steps want neither).
+      if (want_vir || want_pg) {
+        const Acc rR = r[0] * ubR[0] + r[1] * ubR[1] + r[2] * ubR[2];
+        const Acc gR = Acc(ddR) * id - rR * c3;
+        Acc g[3];
+        for (int al = 0; al < 3; ++al) g[al] = gR * r[al] + ubR[al] * id1;
+        if (want_vir) {
+          acc.w[0] -= r[0] * g[0];
+          acc.w[1] -= r[1] * g[1];
+          acc.w[2] -= r[2] * g[2];
+          acc.w[3] -= r[0] * g[1];
+          acc.w[4] -= r[0] * g[2];
+          acc.w[5] -= r[1] * g[2];
+        }
+        if (want_pg)
+          for (int al = 0; al < 3; ++al) Kokkos::atomic_add(&pg(3 * e + al), g[al]);
       }
-      acc.w[0] -= r[0] * g[0];
-      acc.w[1] -= r[1] * g[1];
-      acc.w[2] -= r[2] * g[2];
-      acc.w[3] -= r[0] * g[1];
-      acc.w[4] -= r[0] * g[2];
-      acc.w[5] -= r[1] * g[2];
-      if (want_pg)
-        for (int al = 0; al < 3; ++al) Kokkos::atomic_add(&pg(3 * e + al), g[al]);
     }
     if (this->painn) {
       for (int q = 0; q < 3; ++q) Cbar(a, q * F + c) = (first ? Real(0) : Cbar(a, q * F + c)) + cb[q];

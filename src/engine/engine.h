@@ -71,6 +71,9 @@ class Engine {
     int nlocal = 0;
     int nall = 0;
     bool want_pair_grad = false;  // fill Output::pair_grad (per-atom virial needs it)
+    // Fill Output::virial. An MD step without a pressure (LAMMPS: vflag 0, most steps) need
+    // not: each edge's virial terms are then skipped, and Output::virial is zero.
+    bool want_virial = true;
   };
 
   struct Output {
@@ -115,7 +118,7 @@ class Engine {
   template <int FC>
   EdgeCommon<Exec, Real, Mem, FC> edge_setup(int l, const Input& in, const M2& C) const;
   void readout(const Input& in, Output& out);
-  void sum_totals(int nlocal, const Output& out);
+  void sum_totals(int nlocal, const Output& out, bool virial);
   void evaluate(const Input& in, GhostExchange<Real, Mem>& exch, Output& out);
 
  private:

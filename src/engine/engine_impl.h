@@ -94,14 +94,15 @@ void Engine<Exec, Real, Acc>::readout(const Input& in, Output& out) {
       KOKKOS_LAMBDA(const int i) { eatom(i) = scale * Acc(Y(i, 0)) + shift + eref(sp(i)); });
 }
 
-// totals_ = [energy, virial xx yy zz xy xz yz]. Each sum is split into parts of kTotalRows
+// totals_ = [energy, virial xx yy zz xy xz yz] (the virial only when wanted). Each sum is split into parts of kTotalRows
 // rows, one team each, and the parts are then added in order: the same numbers every call, and
 // enough teams to fill a GPU (one team per sum took 0.34 ms at 98k atoms). Not a Kokkos
 // parallel_reduce: its device buffer is shared with every other reduction of the process, and
 // a later one that grows it would strand a recorded call (call_graph.h).
 template <class Exec, class Real, class Acc>
-void Engine<Exec, Real, Acc>::sum_totals(int nlocal, const Output& out) {
+void Engine<Exec, Real, Acc>::sum_totals(int nlocal, const Output& out, bool virial) {
   constexpr int kTotalRows = 2048;
+  const int sums = virial ? 7 : 1;
   const int parts = nlocal > kTotalRows ? (nlocal + kTotalRows - 1) / kTotalRows : 1;
   if (parts > 1 && parts_.extent(1) < size_t(parts))
     parts_ = Kokkos::View<double**, Kokkos::LayoutRight, Mem>("mlff::total_parts", 7, parts);
@@ -111,7 +112,7 @@ void Engine<Exec, Real, Acc>::sum_totals(int nlocal, const Output& out) {
   auto part = parts_;
   using Team = typename Kokkos::TeamPolicy<Exec>::member_type;
   Kokkos::parallel_for(
-      "mlff::totals", Kokkos::TeamPolicy<Exec, Light>(7 * parts, Kokkos::AUTO),
+      "mlff::totals", Kokkos::TeamPolicy<Exec, Light>(sums * parts, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Team& t) {
         const int k = t.league_rank() / parts, p = t.league_rank() % parts;
         const int begin = p * kTotalRows;
@@ -130,7 +131,7 @@ void Engine<Exec, Real, Acc>::sum_totals(int nlocal, const Output& out) {
       });
   if (parts == 1) return;
   Kokkos::parallel_for(
-      "mlff::totals_parts", Kokkos::RangePolicy<Exec, Light>(0, 7), KOKKOS_LAMBDA(const int k) {
+      "mlff::totals_parts", Kokkos::RangePolicy<Exec, Light>(0, sums), KOKKOS_LAMBDA(const int k) {
         double sum = 0;
         for (int p = 0; p < parts; ++p) sum += part(k, p);
         tot(k) = sum;
@@ -197,7 +198,7 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   }
   // What fixes every kernel argument of the call (call_graph.h): sizes and the data in and out.
   // Not the neighbour count, which changes every MD step: each atom's range comes from offsets.
-  CallGraph::Key key = {size_t(nl), size_t(in.nall), size_t(in.want_pair_grad),
+  CallGraph::Key key = {size_t(nl), size_t(in.nall), size_t(in.want_pair_grad), size_t(in.want_virial),
                         std::uintptr_t(in.x.data()), std::uintptr_t(in.species.data()),
                         std::uintptr_t(in.offsets.data()), std::uintptr_t(in.nbrs.data()),
                         std::uintptr_t(out.eatom.data()), std::uintptr_t(out.f.data()),
@@ -208,7 +209,7 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   double t[7];
   Kokkos::deep_copy(Kokkos::View<double[7], Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(t), totals_);
   out.energy = t[0];
-  for (int k = 0; k < 6; ++k) out.virial[k] = t[k + 1];
+  for (int k = 0; k < 6; ++k) out.virial[k] = in.want_virial ? t[k + 1] : 0.0;
 }
 
 template <class Exec, class Real, class Acc>
@@ -303,6 +304,7 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
       bwd.Vbi = Vbi_;
       bwd.f = out.f;
       bwd.vir = vir_;
+      bwd.want_vir = in.want_virial;
       bwd.pair_grad = out.pair_grad;
       bwd.assign = l == L - 1;  // f, vir and pair_grad start here: no fill before
       launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes());
@@ -311,7 +313,7 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
     std::swap(Sbo_, Sbi_);
     std::swap(Vbo_, Vbi_);
   }
-  sum_totals(nl, out);
+  sum_totals(nl, out, in.want_virial);
 }
 
 template <class Exec, class Real, class Acc>

@@ -81,6 +81,7 @@ class Runner : public PaiNNRunner {
     in.nlocal = nl;
     in.nall = na;
     in.want_pair_grad = want_pair_grad;
+    in.want_virial = fr.want_virial;
     if (fr.owner_map) {
       OwnerMapExchange<ExecSpace, Real> exch(nl, upload_.owner);
       engine_.compute(in, exch, res_);

@@ -25,6 +25,9 @@ struct HostFrame {
   const int* owner = nullptr;
   int nlocal = 0;
   int nall = 0;
+  // Whether HostResult::virial is wanted (LAMMPS: vflag_global); without it the engine skips
+  // each edge's virial terms and returns a zero virial.
+  bool want_virial = true;
 };
 
 struct HostResult {

@@ -319,6 +319,7 @@ void PairMLFFPaiNN::compute(int eflag, int vflag)
   fr.nbrs = nbrs_.data();
   fr.nall = static_cast<int>(lammps_of_.size());
   fr.nlocal = static_cast<int>(offsets_.size()) - 1;
+  fr.want_virial = vflag_global != 0;  // most MD steps want no pressure
   if (owner_map()) {  // ghost rows from their owners on the engine's side
     fr.owner_map = true;
     fr.owner = owner_.data();  // null when there are no ghosts
