@@ -94,11 +94,11 @@ void Engine<Exec, Real, Acc>::readout(const Input& in, Output& out) {
       KOKKOS_LAMBDA(const int i) { eatom(i) = scale * Acc(Y(i, 0)) + shift + eref(sp(i)); });
 }
 
-// totals_ = [energy, virial xx yy zz xy xz yz] (the virial only when wanted). Each sum is split into parts of kTotalRows
-// rows, one team each, and the parts are then added in order: the same numbers every call, and
-// enough teams to fill a GPU (one team per sum took 0.34 ms at 98k atoms). Not a Kokkos
-// parallel_reduce: its device buffer is shared with every other reduction of the process, and
-// a later one that grows it would strand a recorded call (call_graph.h).
+// totals_ = [energy, virial xx yy zz xy xz yz] (the virial only when wanted). Each sum is split
+// into parts of kTotalRows rows, one team each, and the parts are then added in order: the same
+// numbers every call, and enough teams to fill a GPU (one team per sum took 0.34 ms at 98k
+// atoms). Not a Kokkos parallel_reduce: its device buffer is shared with every other reduction
+// of the process, and a later one that grows it would strand a recorded call (call_graph.h).
 template <class Exec, class Real, class Acc>
 void Engine<Exec, Real, Acc>::sum_totals(int nlocal, const Output& out, bool virial) {
   constexpr int kTotalRows = 2048;
@@ -198,8 +198,8 @@ void Engine<Exec, Real, Acc>::compute(const Input& in, GhostExchange<Real, Mem>&
   }
   // What fixes every kernel argument of the call (call_graph.h): sizes and the data in and out.
   // Not the neighbour count, which changes every MD step: each atom's range comes from offsets.
-  CallGraph::Key key = {size_t(nl), size_t(in.nall), size_t(in.want_pair_grad), size_t(in.want_virial),
-                        std::uintptr_t(in.x.data()), std::uintptr_t(in.species.data()),
+  CallGraph::Key key = {size_t(nl), size_t(in.nall), size_t(in.want_pair_grad),
+                        size_t(in.want_virial), std::uintptr_t(in.x.data()), std::uintptr_t(in.species.data()),
                         std::uintptr_t(in.offsets.data()), std::uintptr_t(in.nbrs.data()),
                         std::uintptr_t(out.eatom.data()), std::uintptr_t(out.f.data()),
                         std::uintptr_t(out.pair_grad.data())};
