@@ -133,25 +133,6 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-// Told whether the calls that follow are timed (--profile: KernelClock counts only those, so
-// that the per-kernel times leave out the first calls' one-off costs, such as loading each
-// kernel's code on first use).
-void (*timed_calls)(bool) = nullptr;
-
-template <class Fn>
-std::vector<double> time_us(Fn&& fn, int warmup, int repeat) {
-  if (timed_calls) timed_calls(false);
-  for (int k = 0; k < warmup; ++k) fn();
-  if (timed_calls) timed_calls(true);
-  std::vector<double> t;
-  for (int k = 0; k < repeat; ++k) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return t;
-}
-
 // --profile: time of each named kernel (fenced before and after, so kernels do not overlap),
 // summed over the timed calls, through Kokkos' tool callbacks.
 struct KernelClock {
@@ -186,7 +167,6 @@ struct KernelClock {
     return on;
   }
   static void install() {
-    timed_calls = [](bool on) { counting() = on; };
     namespace T = Kokkos::Tools::Experimental;
     T::set_begin_parallel_for_callback(begin);
     T::set_begin_parallel_reduce_callback(begin);
@@ -196,6 +176,22 @@ struct KernelClock {
     T::set_end_parallel_scan_callback(end);
   }
 };
+
+// Warm-up calls, then the timed calls (only those count in a --profile: the first calls' one-off
+// costs, such as loading each kernel's code on first use, would swell the per-kernel times).
+template <class Fn>
+std::vector<double> time_us(Fn&& fn, int warmup, int repeat) {
+  KernelClock::counting() = false;
+  for (int k = 0; k < warmup; ++k) fn();
+  KernelClock::counting() = true;
+  std::vector<double> t;
+  for (int k = 0; k < repeat; ++k) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return t;
+}
 
 // Ghost rows copied from their owners in host memory (the host path's stand-in for LAMMPS).
 class OwnerComm : public mlff::HostComm {

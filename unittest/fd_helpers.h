@@ -60,6 +60,14 @@ inline double gap_to_cutoff(const System& s, double rc) {
   return gap;
 }
 
+// `atoms` atoms at least 0.9 A apart in a periodic cube of side `box`.
+inline System periodic_cube(std::mt19937& g, int atoms, double box) {
+  System s = random_molecule(g, atoms, box, 0.9);
+  s.cell = {{{box, 0, 0}, {0, box, 0}, {0, 0, box}}};
+  s.pbc = {true, true, true};
+  return s;
+}
+
 // 12 atoms at least 0.9 A apart in a 5 A triclinic periodic cell: within a 4 A cutoff every
 // atom sees its own images, so ghost rows pass through every layer. Drawn again until no pair
 // lies within min_gap of rc.

@@ -87,9 +87,7 @@ void replay_matches_direct(const ModelOptions& o, int table, const char* label) 
   std::mt19937 g(11);
   long calls = 0;
   for (int n : {24, 31}) {  // the second list changes every size: the recording must go
-    System s = random_molecule(g, n, 6.0, 0.9);
-    s.cell = {{{6.0, 0, 0}, {0, 6.0, 0}, {0, 0, 6.0}}};
-    s.pbc = {true, true, true};
+    const System s = periodic_cube(g, n, 6.0);
     const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
     for (int step = 0; step < 4; ++step, ++calls) {
       jiggle(frame, g);
@@ -112,9 +110,7 @@ void repeated_calls_agree(const ModelOptions& o, int table, const char* label) {
   Caller<EngineT> caller(random_model(o), table, false);
   caller.pair_grad = true;
   std::mt19937 g(5);
-  System s = random_molecule(g, 24, 6.0, 0.9);
-  s.cell = {{{6.0, 0, 0}, {0, 6.0, 0}, {0, 0, 6.0}}};
-  s.pbc = {true, true, true};
+  const System s = periodic_cube(g, 24, 6.0);
   const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
   const std::vector<double> first = caller.call(frame);
   for (int call = 1; call < 3; ++call)
@@ -132,9 +128,7 @@ void virial_off_agrees(const ModelOptions& o, int table, const char* label) {
       recorded(spec, table, true);
   without.virial = false;
   std::mt19937 g(21);
-  System s = random_molecule(g, 24, 6.0, 0.9);
-  s.cell = {{{6.0, 0, 0}, {0, 6.0, 0}, {0, 0, 6.0}}};
-  s.pbc = {true, true, true};
+  const System s = periodic_cube(g, 24, 6.0);
   const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
   for (int step = 0; step < 8; ++step) {
     for (auto* c : {&with, &without, &recorded}) c->pair_grad = step >= 4;  // then also them

@@ -16,9 +16,7 @@ void compare_to_fp64(const ModelOptions& o, const char* label, int atoms = 30, d
   EngineFP64 ref(spec);
   EngineT low(spec);
   std::mt19937 g(77);
-  System s = random_molecule(g, atoms, box, 0.9);
-  s.cell = {{{box, 0, 0}, {0, box, 0}, {0, 0, box}}};
-  s.pbc = {true, true, true};
+  const System s = periodic_cube(g, atoms, box);
   const Result a = evaluate(ref, s), b = evaluate(low, s);
   double num = 0, den = 0;
   for (size_t i = 0; i < a.forces.size(); ++i)
@@ -55,7 +53,6 @@ TEST(Precision, Fp32MatchesFp64AboveSmallBatch) {
     o.family = fam;
     o.F = 64;
     o.L = 3;
-    o.cutoff = 4.0;
     const char* f = fam == Family::PaiNN ? "painn" : "distiller";
     compare_to_fp64<EngineFP32>(o, (std::string(f) + " fp32, 400 atoms").c_str(), 400, 14.0);
   }
@@ -105,9 +102,7 @@ void check_estimate(Family fam, const char* label) {
   const ModelSpec spec = random_model(o);
   EngineT engine(spec);
   std::mt19937 g(5);
-  System s = random_molecule(g, 40, 7.0, 0.9);
-  s.cell = {{{7.0, 0, 0}, {0, 7.0, 0}, {0, 0, 7.0}}};
-  s.pbc = {true, true, true};
+  const System s = periodic_cube(g, 40, 7.0);
   const NeighborData nd = build_neighbors(s, spec.cutoff);
   const size_t predicted = engine.estimate_bytes(nd.nlocal, static_cast<int>(nd.x.size()));
   const Result r = evaluate(engine, s);
