@@ -50,6 +50,7 @@ EdgeCommon<Exec, Real, typename Exec::memory_space, FC> Engine<Exec, Real, Acc>:
   e.act = m_.act;
   e.S = S_[l];
   e.V = V_[l];
+  e.zero_v = l == 0;  // embed() sets every atom's v to zero
   e.C = C;
   check_rows(e.S, e.F, "S");
   check_rows(e.V, 3 * e.F, "V");
