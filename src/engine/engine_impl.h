@@ -310,7 +310,10 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
       bwd.assign = l == L - 1;  // f, vir and pair_grad start here: no fill before
       launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes());
     });
-    if (painn) ctx_mlp(l).backward(nl, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
+    // The first layer's input adjoints reach only the embedding, which positions do not move:
+    // its context MLP is not run backward.
+    if (painn && l > 0)
+      ctx_mlp(l).backward(nl, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
     std::swap(Sbo_, Sbi_);
     std::swap(Vbo_, Vbi_);
   }
