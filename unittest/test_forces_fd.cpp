@@ -41,6 +41,10 @@ std::vector<Case> cases() {
   o.act = Activation::ShiftedSoftplus;
   o.L = 3;
   c.push_back({"painn_resident_shared_ssp", o});
+  // One layer: the first layer's kernels (v zero, FirstLayer) are also the last layer's.
+  o = ModelOptions{};
+  o.L = 1;
+  c.push_back({"painn_one_layer", o});
   o = ModelOptions{};
   o.family = Family::Distiller;
   c.push_back({"distiller", o});

@@ -37,6 +37,8 @@ struct DeviceLayer {
   // painn
   DeviceLinear<Real, Mem> filter;          // K -> 3F, multiplied by fc afterwards
   DeviceLinear<Real, Mem> ctx0, ctx1;      // F -> F -> 3F on s_j
+  // The first layer's F -> 2F (ctx1's xs and xR rows): its xv multiplies v_j = 0 (FirstLayer).
+  DeviceLinear<Real, Mem> ctx1_first;
   DeviceLinear<Real, Mem> chan_mix;        // F -> 2F on each x/y/z component, no bias
   DeviceLinear<Real, Mem> mix0, mix1;      // 2F -> F -> 3F on [s, |V|]
   // mlff-distiller
@@ -174,6 +176,7 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
       d.filter = linear<Real, Mem>(s, "filter_net", true, 3 * F * fl, 3 * F);
       d.ctx0 = linear<Real, Mem>(s, bi + ".context.0");
       d.ctx1 = linear<Real, Mem>(s, bi + ".context.1");
+      if (l == 0) d.ctx1_first = linear<Real, Mem>(s, bi + ".context.1", true, 0, 2 * F);
       d.chan_mix = linear<Real, Mem>(s, bm + ".channel_mix", false);
       d.mix0 = linear<Real, Mem>(s, bm + ".context.0");
       d.mix1 = linear<Real, Mem>(s, bm + ".context.1");

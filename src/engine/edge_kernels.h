@@ -72,6 +72,29 @@ constexpr bool is_resident = false;
 template <int K>
 constexpr bool is_resident<ResidentFilter<K>> = true;
 
+// The first layer's kernels, compiled apart: every atom's v is zero there (the embedding sets
+// only s), so the v-filter channel Wv, the context's xv and the neighbours' v rows drop out of
+// both passes (a third of that layer's bytes per edge and channel forward, a quarter
+// backward; its context rows hold [xs, xR] only), and the backward pass writes no input
+// adjoints (they reach only the embedding, which positions do not move).
+template <class Tag>
+struct FirstLayer {};
+template <class Tag>
+struct EdgeTagTraits {
+  using filter = Tag;
+  static constexpr bool layer0 = false;
+};
+template <class Tag>
+struct EdgeTagTraits<FirstLayer<Tag>> {
+  using filter = Tag;
+  static constexpr bool layer0 = true;
+};
+// The filter kind of a kernel tag, and the filter outputs the kernel uses (Ws, WR[, Wv]).
+template <class Tag>
+using filter_of = typename EdgeTagTraits<Tag>::filter;
+template <class Tag>
+constexpr int filter_outputs = EdgeTagTraits<Tag>::layer0 ? 2 : 3;
+
 // What one channel thread keeps between edges: nothing, or its resident filter weights.
 template <class Real, class Tag>
 struct ChannelFilter {};
@@ -111,10 +134,9 @@ struct EdgeCommon {
   bool tab = false;
   int N = 0;
   Real inv_h = 0;
-  Mat<Real, Mem> S, V, C;            // layer inputs s, v (all atoms) and painn context
-  // The first layer's v is zero for every atom (the embedding sets only s): its kernels then
-  // read no neighbour's v row (a sixth of the forward's bytes per edge and channel).
-  bool zero_v = false;
+  // Layer inputs s, v (all atoms) and painn's context: rows [xs, xR, xv] of 3F, or in the
+  // first layer's kernels [xs, xR] of 2F.
+  Mat<Real, Mem> S, V, C;
 
   // One chunk's edge inputs in team scratch, computed once per edge rather than once per
   // channel thread: the neighbour (so that channel threads find it without a global load),
@@ -216,11 +238,12 @@ struct EdgeCommon {
     return true;
   }
 
-  // Loads channel c's resident filter weights (a no-op for the other filters).
-  template <class Tag>
+  // Loads channel c's resident filter weights of the first NQ outputs (a no-op for the other
+  // filters).
+  template <class Tag, int NQ = 3>
   KOKKOS_INLINE_FUNCTION void load(int c, ChannelFilter<Real, Tag>& r) const {
     if constexpr (is_resident<Tag>) {
-      for (int q = 0; q < 3; ++q) {
+      for (int q = 0; q < NQ; ++q) {
         const int col = off[q] + c;
         r.b[q] = A.b(col);
         MLFF_UNROLL
@@ -230,8 +253,8 @@ struct EdgeCommon {
   }
 
   // Filter values w[q] of channel c for chunk edge e at distance d, and dw[q] = dw/dd when
-  // wanted.
-  template <class Tag>
+  // wanted, for the first NQ outputs q (the others are left unset).
+  template <class Tag, int NQ = 3>
   KOKKOS_INLINE_FUNCTION void filter(const ChannelFilter<Real, Tag>& r, int c, int e, Real d,
                                      const Radial& s, Real w[3], Real dw[3], bool want_d) const {
     if constexpr (is_resident<Tag>) {
@@ -241,17 +264,17 @@ struct EdgeCommon {
       MLFF_UNROLL
       for (int k = 0; k < KC; ++k) {
         const Real ek = s.e(e * KC + k);
-        for (int q = 0; q < 3; ++q) p[q] += r.a[k][q] * ek;
+        for (int q = 0; q < NQ; ++q) p[q] += r.a[k][q] * ek;
       }
       if (want_d) {
         MLFF_UNROLL
         for (int k = 0; k < KC; ++k) {
           const Real dek = s.de(e * KC + k);
-          for (int q = 0; q < 3; ++q) dp[q] += r.a[k][q] * dek;
+          for (int q = 0; q < NQ; ++q) dp[q] += r.a[k][q] * dek;
         }
       }
       const Real fc = s.fc(e), dfc = s.dfc(e);
-      for (int q = 0; q < 3; ++q) {
+      for (int q = 0; q < NQ; ++q) {
         w[q] = p[q] * fc;
         dw[q] = dp[q] * fc + p[q] * dfc;
       }
@@ -261,13 +284,13 @@ struct EdgeCommon {
       if (i > N - 1) i = N - 1;
       const Real t = x - Real(i);
       const Cubic<Real>* row = T.data() + (i * 3 * this->width() + c);
-      for (int q = 0; q < 3; ++q) {
+      for (int q = 0; q < NQ; ++q) {
         const Cubic<Real> k = row[q * this->width()];  // one vector load per cell
         w[q] = k.a[0] + t * (k.a[1] + t * (k.a[2] + t * k.a[3]));
         dw[q] = (k.a[1] + t * (2 * k.a[2] + 3 * t * k.a[3])) * inv_h;
       }
     } else {
-      for (int q = 0; q < 3; ++q) {
+      for (int q = 0; q < NQ; ++q) {
         const int col = off[q] + c;
         Real p, dp = 0;
         if (painn) {
@@ -294,29 +317,31 @@ struct EdgeCommon {
   // before (for edge 0: by first_rows, before the loop), and edge e + 1's are requested now,
   // so that their latency overlaps edge e's arithmetic; the table kernel has no registers to
   // spare and loads them when needed.
-  template <class Tag, class Self, class Rows>
+  template <class Tag, int NQ, class Self, class Rows>
   KOKKOS_INLINE_FUNCTION void first_rows(const Self& self, const Radial& s, int n, int c,
                                          Rows& ahead) const {
-    if (is_resident<Tag> && n > 0) self.gather(s.k(0), c, ahead);
+    if (is_resident<Tag> && n > 0) self.template gather<NQ>(s.k(0), c, ahead);
   }
-  template <class Tag, class Self, class Rows>
+  template <class Tag, int NQ, class Self, class Rows>
   KOKKOS_INLINE_FUNCTION void neighbour_rows(const Self& self, const Radial& s, int e, int n, int c,
                                              Rows& ahead, Rows& cur) const {
     if constexpr (is_resident<Tag>) {
       cur = ahead;
-      if (e + 1 < n) self.gather(s.k(e + 1), c, ahead);
+      if (e + 1 < n) self.template gather<NQ>(s.k(e + 1), c, ahead);
     } else {
-      self.gather(s.k(e), c, cur);
+      self.template gather<NQ>(s.k(e), c, cur);
     }
   }
 
+  // Context of atom j in channel c; xv only when the kernel uses Wv (NQ = 3).
+  template <int NQ = 3>
   KOKKOS_INLINE_FUNCTION void context(int j, int c, Real& xs, Real& xR, Real& xv) const {
     const int W = width();
     if (painn) {
-      const Real* x = C.data() + (j * 3 * W + c);
+      const Real* x = C.data() + (j * NQ * W + c);
       xs = x[0];
       xR = x[W];
-      xv = x[2 * W];
+      xv = NQ == 3 ? x[2 * W] : Real(0);
     } else {
       xs = S.data()[j * W + c];
       xR = 1;
@@ -332,21 +357,27 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem, FC> {
   using typename Base::member_t;
   Mat<Real, Mem> Sm, Vm;
 
-  // What edge {a, k} needs of k in channel c: its context xs, xR, xv and v_k.
+  // What edge {a, k} needs of k in channel c: its context xs, xR, xv and v_k (the first
+  // layer, NQ = 2: xs and xR only).
   struct Gathered {
     Real xs, xR, xv, v[3];
   };
+  template <int NQ>
   KOKKOS_INLINE_FUNCTION void gather(int k, int c, Gathered& g) const {
-    this->context(k, c, g.xs, g.xR, g.xv);
-    const int W = this->width();
-    const Real* v = this->V.data() + (k * 3 * W + c);
-    for (int al = 0; al < 3; ++al) g.v[al] = this->zero_v ? Real(0) : v[al * W];
+    this->template context<NQ>(k, c, g.xs, g.xR, g.xv);
+    if constexpr (NQ == 3) {
+      const int W = this->width();
+      const Real* v = this->V.data() + (k * 3 * W + c);
+      for (int al = 0; al < 3; ++al) g.v[al] = v[al * W];
+    }
   }
 
   template <class Tag>
-  KOKKOS_INLINE_FUNCTION void operator()(Tag, const member_t& t) const { run<Tag>(t); }
+  KOKKOS_INLINE_FUNCTION void operator()(Tag, const member_t& t) const {
+    run<filter_of<Tag>, filter_outputs<Tag>>(t);
+  }
 
-  template <class Tag>
+  template <class Tag, int NQ>
   KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
     constexpr bool Tab = std::is_same_v<Tag, TabulatedFilter>;
     const int a = t.league_rank(), F = this->width();
@@ -361,18 +392,23 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem, FC> {
         const auto& s0 = base == begin ? this->S : Sm;
         const auto& v0 = base == begin ? this->V : Vm;
         Real sm = s0(a, c), vm[3];
-        for (int al = 0; al < 3; ++al) vm[al] = v0(a, al * F + c);
+        for (int al = 0; al < 3; ++al) vm[al] = NQ == 2 && base == begin ? Real(0) : v0(a, al * F + c);
         ChannelFilter<Real, Tag> fr;
-        this->load(c, fr);
+        this->template load<Tag, NQ>(c, fr);
         Gathered ahead, k;
-        this->template first_rows<Tag>(*this, s, n, c, ahead);
+        this->template first_rows<Tag, NQ>(*this, s, n, c, ahead);
         for (int e = 0; e < n; ++e) {
-          this->template neighbour_rows<Tag>(*this, s, e, n, c, ahead, k);
+          this->template neighbour_rows<Tag, NQ>(*this, s, e, n, c, ahead, k);
           Real d, u[3], w[3], dw[3];
           if (!this->edge(s, e, d, u)) continue;
-          this->filter(fr, c, e, d, s, w, dw, false);
+          this->template filter<Tag, NQ>(fr, c, e, d, s, w, dw, false);
           sm += w[0] * k.xs;
-          for (int al = 0; al < 3; ++al) vm[al] += w[1] * k.xR * u[al] + w[2] * k.xv * k.v[al];
+          for (int al = 0; al < 3; ++al) {
+            if constexpr (NQ == 3)
+              vm[al] += w[1] * k.xR * u[al] + w[2] * k.xv * k.v[al];
+            else
+              vm[al] += w[1] * k.xR * u[al];
+          }
         }
         Sm(a, c) = sm;
         for (int al = 0; al < 3; ++al) Vm(a, al * F + c) = vm[al];
@@ -387,6 +423,8 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem, FC> {
 // to Cbar), and adds the force on a and the virial of a's receiver edges to f(a) and vir(a);
 // pair_grad(jj) += dE/dr_ak when pair_grad is allocated (with `assign`, these three are set).
 // Every row a < nlocal is written, an atom without edges included: nothing needs zeroing first.
+// The first layer's kernel (FirstLayer) writes no input adjoints: Cbar, Sbi and Vbi are left as
+// they are.
 template <class Exec, class Real, class Acc, class Mem, int FC = 0>
 struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
   using Base = EdgeCommon<Exec, Real, Mem, FC>;
@@ -400,19 +438,21 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
   bool assign = false;  // the first layer run backward: f, vir, pair_grad are set, not added to
   bool want_vir = true;  // false: vir is neither computed nor written
 
-  // What edge {a, k} needs of k in channel c: context, message adjoints and v_k.
+  // What edge {a, k} needs of k in channel c: context, message adjoints and v_k (the first
+  // layer, NQ = 2: no xv, no v_k).
   struct Gathered {
     Real xs, xR, xv, sb, vb[3], v[3];
   };
+  template <int NQ>
   KOKKOS_INLINE_FUNCTION void gather(int k, int c, Gathered& g) const {
     const int W = this->width();
-    this->context(k, c, g.xs, g.xR, g.xv);
+    this->template context<NQ>(k, c, g.xs, g.xR, g.xv);
     g.sb = Smb.data()[k * W + c];
     const int row = k * 3 * W + c;  // V and Vmb: the same row length
     const Real *vb = Vmb.data() + row, *v = this->V.data() + row;
     for (int al = 0; al < 3; ++al) {
       g.vb[al] = vb[al * W];
-      g.v[al] = this->zero_v ? Real(0) : v[al * W];
+      if constexpr (NQ == 3) g.v[al] = v[al * W];
     }
   }
 
@@ -421,9 +461,11 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
   }
 
   template <class Tag>
-  KOKKOS_INLINE_FUNCTION void operator()(Tag, const member_t& t) const { run<Tag>(t); }
+  KOKKOS_INLINE_FUNCTION void operator()(Tag, const member_t& t) const {
+    run<filter_of<Tag>, filter_outputs<Tag>>(t);
+  }
 
-  template <class Tag>
+  template <class Tag, int NQ>
   KOKKOS_INLINE_FUNCTION void run(const member_t& t) const {
     constexpr bool Tab = std::is_same_v<Tag, TabulatedFilter>;
     const int a = t.league_rank();
@@ -443,7 +485,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
       Kokkos::parallel_reduce(
           Kokkos::TeamThreadRange(t, this->width()),
           [&](const int c, AtomTotals<Acc>& acc) {
-            channel<Tag>(a, c, n, base == begin, s, pg, want_pg, acc);
+            channel<Tag, NQ>(a, c, n, base == begin, s, pg, want_pg, acc);
           },
           part);
       total += part;
@@ -464,45 +506,55 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
   }
 
   // Channel c of atom a over one chunk of edges; the first chunk also writes the residual
-  // (Sbi, Vbi start from Smb, Vmb of a).
-  template <class Tag>
+  // (Sbi, Vbi start from Smb, Vmb of a). With NQ = 2 (the first layer: v and Wv drop out)
+  // only the force, virial and pair gradients.
+  template <class Tag, int NQ>
   KOKKOS_INLINE_FUNCTION void channel(int a, int c, int n, bool first,
                                       const typename Base::Radial& s, const AccScratch& pg,
                                       bool want_pg, AtomTotals<Acc>& acc) const {
+    constexpr bool all = NQ == 3;
     const int F = this->width();
     Real xsA, xRA, xvA, vbA[3], vA[3];
-    this->context(a, c, xsA, xRA, xvA);
+    this->template context<NQ>(a, c, xsA, xRA, xvA);
     const Real sbA = Smb(a, c);
     for (int al = 0; al < 3; ++al) {
       vbA[al] = Vmb(a, al * F + c);
-      vA[al] = this->V(a, al * F + c);
+      if constexpr (all) vA[al] = this->V(a, al * F + c);
     }
     Real cb[3] = {0, 0, 0}, vbi[3] = {0, 0, 0};
     ChannelFilter<Real, Tag> fr;
-    this->load(c, fr);
+    this->template load<Tag, NQ>(c, fr);
     Gathered ahead, cur;
-    this->template first_rows<Tag>(*this, s, n, c, ahead);
+    this->template first_rows<Tag, NQ>(*this, s, n, c, ahead);
     for (int e = 0; e < n; ++e) {
-      this->template neighbour_rows<Tag>(*this, s, e, n, c, ahead, cur);
+      this->template neighbour_rows<Tag, NQ>(*this, s, e, n, c, ahead, cur);
       Real d, u[3], w[3], dw[3];
       if (!this->edge(s, e, d, u)) continue;
-      this->filter(fr, c, e, d, s, w, dw, true);
+      this->template filter<Tag, NQ>(fr, c, e, d, s, w, dw, true);
       const Real xsK = cur.xs, xRK = cur.xR, xvK = cur.xv, sbK = cur.sb;
       const Real* vbK = cur.vb;
       Real pA = 0, qA = 0, pK = 0, qK = 0;
       for (int al = 0; al < 3; ++al) {
         pA += vbA[al] * u[al];
-        qA += vbA[al] * cur.v[al];
         pK -= vbK[al] * u[al];  // u_ka = -u_ak
-        qK += vbK[al] * vA[al];
+        if constexpr (all) {
+          qA += vbA[al] * cur.v[al];
+          qK += vbK[al] * vA[al];
+        }
       }
       // dE/dd of the edge in its two roles, and dE/du (receiver: w.r.t. u_ak; sender: u_ka).
-      const Real ddR = sbA * xsK * dw[0] + pA * xRK * dw[1] + qA * xvK * dw[2];
-      const Real ddS = sbK * xsA * dw[0] + pK * xRA * dw[1] + qK * xvA * dw[2];
-      cb[0] += w[0] * sbK;
-      cb[1] += w[1] * pK;
-      cb[2] += w[2] * qK;
-      for (int al = 0; al < 3; ++al) vbi[al] += w[2] * xvA * vbK[al];
+      Real ddR, ddS;
+      if constexpr (all) {
+        ddR = sbA * xsK * dw[0] + pA * xRK * dw[1] + qA * xvK * dw[2];
+        ddS = sbK * xsA * dw[0] + pK * xRA * dw[1] + qK * xvA * dw[2];
+        cb[0] += w[0] * sbK;
+        cb[1] += w[1] * pK;
+        cb[2] += w[2] * qK;
+        for (int al = 0; al < 3; ++al) vbi[al] += w[2] * xvA * vbK[al];
+      } else {
+        ddR = sbA * xsK * dw[0] + pA * xRK * dw[1];
+        ddS = sbK * xsA * dw[0] + pK * xRA * dw[1];
+      }
 
       // dE/dr = dE/dd r/d + J dE/du with J = I/(d+eps) - r r^T / (d (d+eps)^2), even in r, so
       // G_ak = ddR r/d + J ubR, G_ka = -ddS r/d + J ubS, and F_a += G_ak - G_ka. The edge's
@@ -535,14 +587,16 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
           for (int al = 0; al < 3; ++al) Kokkos::atomic_add(&pg(3 * e + al), g[al]);
       }
     }
-    if (this->painn) {
-      for (int q = 0; q < 3; ++q) Cbar(a, q * F + c) = (first ? Real(0) : Cbar(a, q * F + c)) + cb[q];
-      if (first) Sbi(a, c) = sbA;
-    } else {
-      Sbi(a, c) = (first ? sbA : Sbi(a, c)) + cb[0];
+    if constexpr (all) {  // the first layer's input adjoints are unused
+      if (this->painn) {
+        for (int q = 0; q < 3; ++q) Cbar(a, q * F + c) = (first ? Real(0) : Cbar(a, q * F + c)) + cb[q];
+        if (first) Sbi(a, c) = sbA;
+      } else {
+        Sbi(a, c) = (first ? sbA : Sbi(a, c)) + cb[0];
+      }
+      for (int al = 0; al < 3; ++al)
+        Vbi(a, al * F + c) = (first ? vbA[al] : Vbi(a, al * F + c)) + vbi[al];
     }
-    for (int al = 0; al < 3; ++al)
-      Vbi(a, al * F + c) = (first ? vbA[al] : Vbi(a, al * F + c)) + vbi[al];
   }
 };
 

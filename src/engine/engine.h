@@ -33,7 +33,7 @@ namespace mlff {
 // 96 light-weight, it spills and loses 8 %).
 template <class Exec, class Tag, class Real, class Acc, class Launch>
 using EdgePolicy = std::conditional_t<
-    std::is_same_v<Real, float> && std::is_same_v<Acc, float> && !is_resident<Tag>,
+    std::is_same_v<Real, float> && std::is_same_v<Acc, float> && !is_resident<filter_of<Tag>>,
     Kokkos::TeamPolicy<Exec, Tag, Launch, Kokkos::LaunchBounds<128, 8>>,
     Kokkos::TeamPolicy<Exec, Tag, Launch>>;
 using Heavy = Kokkos::Experimental::WorkItemProperty::None_t;
@@ -130,6 +130,7 @@ class Engine {
   MlpRunner<Exec, Real, Mem> readout_mlp_;
   std::vector<M2> S_, V_, Sm_, Vm_;  // per layer: inputs (all atoms), post-message (local)
   M2 Sfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
+  M2 C0_;  // the first layer's context [xs, xR] (all atoms), kept when the call recomputes
   AccMat vir_;  // [nlocal, 6] per-atom virial of receiver edges, summed over layers
   // Energy and virial totals (sum_totals), read back once at the end of a call.
   Kokkos::View<double[7], Mem> totals_{"mlff::totals"};
@@ -147,9 +148,10 @@ class Engine {
     else
       fn(std::integral_constant<int, 0>());
   }
-  // Runs an edge kernel (MessageForward / MessageBackward) on the filter kind of the model.
+  // Runs an edge kernel (MessageForward / MessageBackward) on the filter kind of the model;
+  // `first`: the first layer's kernel, in which every v is zero (FirstLayer).
   template <class Functor>
-  void launch_edges(const char* name, int nlocal, const Functor& f, size_t scratch) const;
+  void launch_edges(const char* name, int nlocal, const Functor& f, size_t scratch, bool first) const;
   // Whether the exact filter runs resident: painn with kResidentK basis functions.
   bool resident() const {
     return m_.table_points == 0 && m_.family == Family::PaiNN && m_.basis.size == kResidentK;

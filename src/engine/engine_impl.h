@@ -50,11 +50,10 @@ EdgeCommon<Exec, Real, typename Exec::memory_space, FC> Engine<Exec, Real, Acc>:
   e.act = m_.act;
   e.S = S_[l];
   e.V = V_[l];
-  e.zero_v = l == 0;  // embed() sets every atom's v to zero
   e.C = C;
   check_rows(e.S, e.F, "S");
   check_rows(e.V, 3 * e.F, "V");
-  check_rows(e.C, 3 * e.F, "context");
+  check_rows(e.C, (l == 0 ? 2 : 3) * e.F, "context");  // the first layer's: [xs, xR]
   if (e.painn) {
     e.A = L.filter;
     e.AT = L.filter.Wt;
@@ -176,13 +175,20 @@ void Engine<Exec, Real, Acc>::launch_edges_with(const char* name, int nlocal, co
 template <class Exec, class Real, class Acc>
 template <class Functor>
 void Engine<Exec, Real, Acc>::launch_edges(const char* name, int nlocal, const Functor& f,
-                                           size_t scratch) const {
+                                           size_t scratch, bool first) const {
+  auto with = [&](auto filter) {
+    using Tag = decltype(filter);
+    if (first)
+      launch_edges_with<FirstLayer<Tag>>(name, nlocal, f, scratch);
+    else
+      launch_edges_with<Tag>(name, nlocal, f, scratch);
+  };
   if (m_.table_points > 0)
-    launch_edges_with<TabulatedFilter>(name, nlocal, f, scratch);
+    with(TabulatedFilter());
   else if (resident())
-    launch_edges_with<ResidentFilter<kResidentK>>(name, nlocal, f, scratch);
+    with(ResidentFilter<kResidentK>());
   else
-    launch_edges_with<ExactFilter>(name, nlocal, f, scratch);
+    with(ExactFilter());
 }
 
 template <class Exec, class Real, class Acc>
@@ -237,17 +243,23 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
 
   // ---- forward ----
   embed(in);
+  // The first layer's context [xs, xR] is kept for the backward pass (2F numbers per atom), as
+  // its context MLP is not run backward: nothing else of it is needed there.
+  if (painn && !keep) ensure(C0_, na, 2 * F, "C0");
   for (int l = 0; l < L; ++l) {
     const auto& Lw = m_.layers[l];
     M2 C;
-    if (painn) C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+    if (painn && l == 0)
+      C = ctx_mlp(0).forward(na, {&Lw.ctx0, &Lw.ctx1_first}, S_[0], m_.act, keep ? M2() : C0_);
+    else if (painn)
+      C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
     with_width([&](auto fc) {
       constexpr int FC = decltype(fc)::value;
       MessageForward<Exec, Real, Mem, FC> msg;
       static_cast<EdgeCommon<Exec, Real, Mem, FC>&>(msg) = edge_setup<FC>(l, in, C);
       msg.Sm = Sm_[l];
       msg.Vm = Vm_[l];
-      launch_edges("mlff::message_forward", nl, msg, msg.radial_bytes());
+      launch_edges("mlff::message_forward", nl, msg, msg.radial_bytes(), l == 0);
     });
     const bool last = l + 1 == L;
     // The last layer's vector features reach no output: not computed.
@@ -289,7 +301,12 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
     exch.forward(Vmb_);
     M2 C;
     if (painn) {
-      C = kept ? ctx_mlp(l).output() : ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+      if (l == 0)
+        C = keep ? ctx_mlp(0).output() : C0_;
+      else if (kept)
+        C = ctx_mlp(l).output();
+      else
+        C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
       ensure(Cbar_, nl, 3 * F, "Cbar");
     }
     check_rows(Smb_, F, "Smb");
@@ -308,7 +325,7 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
       bwd.want_vir = in.want_virial;
       bwd.pair_grad = out.pair_grad;
       bwd.assign = l == L - 1;  // f, vir and pair_grad start here: no fill before
-      launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes());
+      launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes(), l == 0);
     });
     // The first layer's input adjoints reach only the embedding, which positions do not move:
     // its context MLP is not run backward.
@@ -325,7 +342,7 @@ size_t Engine<Exec, Real, Acc>::workspace_bytes() const {
   size_t b = 0;
   for (const auto* v : {&S_, &V_, &Sm_, &Vm_})
     for (const auto& m : *v) b += m.span() * sizeof(Real);
-  for (const M2* m : {&Sfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_})
+  for (const M2* m : {&Sfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_, &C0_})
     b += m->span() * sizeof(Real);
   b += vir_.span() * sizeof(Acc);
   for (const auto& u : update_) b += u.bytes();
@@ -348,6 +365,11 @@ size_t Engine<Exec, Real, Acc>::estimate_bytes(int nlocal, int nall) const {
                        : mlp_row_width<Real, Mem>({&L0.upd0, &L0.upd1}));
   if (painn) block += na * mlp_row_width<Real, Mem>({&L0.ctx0, &L0.ctx1});
   reals += blocks * block;
+  // The first layer's context [xs, xR]: its own buffer, or (kept) a runner's narrower output.
+  if (painn && nlocal < keep_below_)
+    reals -= F * na;
+  else if (painn)
+    reals += 2 * F * na;
   if (painn) reals += 3 * F * nl;
   std::vector<const DeviceLinear<Real, Mem>*> ro;
   for (const auto& lin : m_.readout) ro.push_back(&lin);
