@@ -288,24 +288,18 @@ size_t mlp_row_width(const std::vector<const DeviceLinear<Real, Mem>*>& layers) 
 template <class Exec, class Real, class Mem>
 class MlpRunner {
  public:
-  // Forward pass on rows [0, n) of X; returns the output (pre-activation of the last layer),
-  // written to `out` when that is given (output() then does not hold it).
+  // Forward pass on rows [0, n) of X; returns the output (pre-activation of the last layer).
   Mat<Real, Mem> forward(int n, const std::vector<const DeviceLinear<Real, Mem>*>& layers,
-                         const Mat<Real, Mem>& X, int act, const Mat<Real, Mem>& out = {}) {
+                         const Mat<Real, Mem>& X, int act) {
     pre_.resize(layers.size());
     post_.resize(layers.size());
     Mat<Real, Mem> x = X;
     for (size_t k = 0; k < layers.size(); ++k) {
+      ensure(pre_[k], n, layers[k]->out, "mlp.pre");
       if (k + 1 == layers.size()) {
-        if (out.extent(0) > 0) {
-          dense_forward<Exec>(n, *layers[k], x, out);
-          return out;
-        }
-        ensure(pre_[k], n, layers[k]->out, "mlp.pre");
         dense_forward<Exec>(n, *layers[k], x, pre_[k]);
         break;
       }
-      ensure(pre_[k], n, layers[k]->out, "mlp.pre");
       with_bias_columns(post_[k], n, layers[k]->out);
       dense_forward<Exec>(n, *layers[k], x, pre_[k], post_[k], act);
       x = post_[k];

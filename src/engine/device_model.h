@@ -37,8 +37,6 @@ struct DeviceLayer {
   // painn
   DeviceLinear<Real, Mem> filter;          // K -> 3F, multiplied by fc afterwards
   DeviceLinear<Real, Mem> ctx0, ctx1;      // F -> F -> 3F on s_j
-  // The first layer's F -> 2F (ctx1's xs and xR rows): its xv multiplies v_j = 0 (FirstLayer).
-  DeviceLinear<Real, Mem> ctx1_first;
   DeviceLinear<Real, Mem> chan_mix;        // F -> 2F on each x/y/z component, no bias
   DeviceLinear<Real, Mem> mix0, mix1;      // 2F -> F -> 3F on [s, |V|]
   // mlff-distiller
@@ -63,6 +61,11 @@ struct DeviceModel {
   Kokkos::View<double*, Mem> species_eref;                   // species index -> eV per atom
   std::vector<DeviceLayer<Real, Mem>> layers;
   std::vector<DeviceLinear<Real, Mem>> readout;
+  // The first layer's context of a neighbour of each species (edge_kernels.h, FirstLayer): that
+  // layer's input s is the species' embedding row, so its context is one row per species.
+  // painn [species, 2F]: [xs, xR] of the context MLP (its xv multiplies v = 0); mlff-distiller
+  // [species, F]: s itself.
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> first_context;
 
   DeviceModel(const ModelSpec& spec, int table_points);
 };
@@ -133,6 +136,35 @@ DeviceLinear<Real, Mem> linear(const ModelSpec& s, const std::string& name, bool
   return lin;
 }
 
+// DeviceModel::first_context, computed on the host in double precision.
+template <class Real, class Mem>
+Kokkos::View<Real**, Kokkos::LayoutRight, Mem> first_layer_context(const ModelSpec& s, int act) {
+  const int F = s.features, n = static_cast<int>(s.species.size());
+  const bool painn = s.family == Family::PaiNN;
+  Kokkos::View<Real**, Kokkos::LayoutRight, Mem> v("first_context", n, painn ? 2 * F : F);
+  auto h = Kokkos::create_mirror_view(v);
+  const Tensor& emb = s.tensor("embedding.weight");
+  std::vector<double> e(F), zero(F, 0.0), hid, dhid, out, dout;
+  for (int sp = 0; sp < n; ++sp) {
+    const long row = s.species[sp].embedding_row;
+    for (int f = 0; f < F; ++f) e[f] = emb.data[row * emb.cols() + f];
+    if (!painn) {
+      for (int f = 0; f < F; ++f) h(sp, f) = static_cast<Real>(e[f]);
+      continue;
+    }
+    const std::string pre = "interactions.0.context.";
+    const Tensor& W0 = s.tensor(pre + "0.weight");
+    host_affine(W0, s.tensor(pre + "0.bias"), 0, W0.rows(), e, zero, hid, dhid);
+    std::vector<double> dzero(hid.size(), 0.0);
+    for (double& x : hid) x = act_value(act, x);
+    host_affine(s.tensor(pre + "1.weight"), s.tensor(pre + "1.bias"), 0, 2 * F, hid, dzero, out,
+                dout);
+    for (int c = 0; c < 2 * F; ++c) h(sp, c) = static_cast<Real>(out[c]);
+  }
+  Kokkos::deep_copy(v, h);
+  return v;
+}
+
 }  // namespace detail
 
 template <class Real, class Mem>
@@ -176,7 +208,6 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
       d.filter = linear<Real, Mem>(s, "filter_net", true, 3 * F * fl, 3 * F);
       d.ctx0 = linear<Real, Mem>(s, bi + ".context.0");
       d.ctx1 = linear<Real, Mem>(s, bi + ".context.1");
-      if (l == 0) d.ctx1_first = linear<Real, Mem>(s, bi + ".context.1", true, 0, 2 * F);
       d.chan_mix = linear<Real, Mem>(s, bm + ".channel_mix", false);
       d.mix0 = linear<Real, Mem>(s, bm + ".context.0");
       d.mix1 = linear<Real, Mem>(s, bm + ".context.1");
@@ -204,6 +235,7 @@ DeviceModel<Real, Mem>::DeviceModel(const ModelSpec& s, int table_points_)
   }
   for (size_t k = 0; k + 1 < s.readout.size(); ++k)
     readout.push_back(linear<Real, Mem>(s, "readout." + std::to_string(k)));
+  first_context = first_layer_context<Real, Mem>(s, act);
 }
 
 }  // namespace mlff

@@ -74,9 +74,10 @@ constexpr bool is_resident<ResidentFilter<K>> = true;
 
 // The first layer's kernels, compiled apart: every atom's v is zero there (the embedding sets
 // only s), so the v-filter channel Wv, the context's xv and the neighbours' v rows drop out of
-// both passes (a third of that layer's bytes per edge and channel forward, a quarter
-// backward; its context rows hold [xs, xR] only), and the backward pass writes no input
-// adjoints (they reach only the embedding, which positions do not move).
+// both passes, and the backward pass writes no input adjoints (they reach only the embedding,
+// which positions do not move). Its input s is the embedding too, so a neighbour's context is
+// its species' row of a small table (DeviceModel::first_context) instead of a per-atom row:
+// per edge and channel 32 instead of 72 bytes forward, 48 instead of 88 backward (fp32 table).
 template <class Tag>
 struct FirstLayer {};
 template <class Tag>
@@ -134,16 +135,18 @@ struct EdgeCommon {
   bool tab = false;
   int N = 0;
   Real inv_h = 0;
-  // Layer inputs s, v (all atoms) and painn's context: rows [xs, xR, xv] of 3F, or in the
-  // first layer's kernels [xs, xR] of 2F.
-  Mat<Real, Mem> S, V, C;
+  Mat<Real, Mem> S, V, C;  // layer inputs s, v (all atoms) and painn context [xs, xR, xv]
+  // The first layer's kernels: the neighbours' context by species (DeviceModel::first_context,
+  // painn [xs, xR], the distiller s) and each atom's species; S holds local rows only, V none.
+  Mat<Real, Mem> C0;
+  Kokkos::View<const int*, Mem> species;  // [nall]
 
   // One chunk's edge inputs in team scratch, computed once per edge rather than once per
   // channel thread: the neighbour (so that channel threads find it without a global load),
   // the geometry (d < 0 marks an edge beyond the cutoff; r = x_k - x_a and the two
   // reciprocals 1/d, 1/(d + eps)), and for the exact filter the radial inputs.
   struct Radial {
-    IndexScratch k;                 // [n]
+    IndexScratch k, sp;             // [n]: neighbour, and its species (the first layer)
     Scratch d, r, inv;              // [n], [n 3], [n 2]
     Scratch fc, dfc, e, de, z, dz;  // [n], [n], [n K] x2, [n H] x2 (distiller)
   };
@@ -152,13 +155,14 @@ struct EdgeCommon {
   size_t radial_bytes() const {
     size_t n = 6 * size_t(chunk);
     if (!tab) n += 2 * size_t(chunk) * (1 + K + (painn ? 0 : H));
-    return n * sizeof(Real) + size_t(chunk) * sizeof(int) + 10 * 64;
+    return n * sizeof(Real) + 2 * size_t(chunk) * sizeof(int) + 11 * 64;
   }
 
   template <bool Tab>
   KOKKOS_INLINE_FUNCTION Radial radial_scratch(const member_t& t) const {
     Radial s;
     s.k = IndexScratch(t.team_scratch(0), chunk);
+    s.sp = IndexScratch(t.team_scratch(0), chunk);
     s.d = Scratch(t.team_scratch(0), chunk);
     s.r = Scratch(t.team_scratch(0), 3 * chunk);
     s.inv = Scratch(t.team_scratch(0), 2 * chunk);
@@ -174,17 +178,19 @@ struct EdgeCommon {
     return s;
   }
 
-  // Fills the edge inputs of edges [base, base + n) of atom a and ends with a barrier. The
+  // Fills the edge inputs of edges [base, base + n) of atom a and ends with a barrier (the
+  // first layer, NQ = 2: also the neighbours' species). The
   // cutoff test is in double, so every precision sees the same edge set. For the exact filter
   // also the radial inputs: painn keeps the raw basis (the cutoff multiplies the filter output),
   // the distiller the basis times the cutoff and its hidden layer z = act(B1 e + b1) with dz/dd
   // (forward-mode).
-  template <bool Tab>
+  template <bool Tab, int NQ>
   KOKKOS_INLINE_FUNCTION void prepare(const member_t& t, int a, int base, int n, const Radial& s,
                                       bool want_d) const {
     Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n), [&](const int e) {
       const int k = nbrs(base + e);
       s.k(e) = k;
+      if constexpr (NQ == 2) s.sp(e) = species(k);
       const double r0 = x(k, 0) - x(a, 0), r1 = x(k, 1) - x(a, 1), r2 = x(k, 2) - x(a, 2);
       const double dd = ::sqrt(r0 * r0 + r1 * r1 + r2 * r2);
       const Real d = static_cast<Real>(dd);
@@ -320,32 +326,43 @@ struct EdgeCommon {
   template <class Tag, int NQ, class Self, class Rows>
   KOKKOS_INLINE_FUNCTION void first_rows(const Self& self, const Radial& s, int n, int c,
                                          Rows& ahead) const {
-    if (is_resident<Tag> && n > 0) self.template gather<NQ>(s.k(0), c, ahead);
+    if (is_resident<Tag> && n > 0) self.template gather<NQ>(s, 0, c, ahead);
   }
   template <class Tag, int NQ, class Self, class Rows>
   KOKKOS_INLINE_FUNCTION void neighbour_rows(const Self& self, const Radial& s, int e, int n, int c,
                                              Rows& ahead, Rows& cur) const {
     if constexpr (is_resident<Tag>) {
       cur = ahead;
-      if (e + 1 < n) self.template gather<NQ>(s.k(e + 1), c, ahead);
+      if (e + 1 < n) self.template gather<NQ>(s, e + 1, c, ahead);
     } else {
-      self.template gather<NQ>(s.k(e), c, cur);
+      self.template gather<NQ>(s, e, c, cur);
     }
   }
 
-  // Context of atom j in channel c; xv only when the kernel uses Wv (NQ = 3).
-  template <int NQ = 3>
   KOKKOS_INLINE_FUNCTION void context(int j, int c, Real& xs, Real& xR, Real& xv) const {
     const int W = width();
     if (painn) {
-      const Real* x = C.data() + (j * NQ * W + c);
+      const Real* x = C.data() + (j * 3 * W + c);
       xs = x[0];
       xR = x[W];
-      xv = NQ == 3 ? x[2 * W] : Real(0);
+      xv = x[2 * W];
     } else {
       xs = S.data()[j * W + c];
       xR = 1;
       xv = 1;
+    }
+  }
+  // The first layer's context of an atom of species sp (a row of a table of a few species,
+  // which stays in cache).
+  KOKKOS_INLINE_FUNCTION void first_context(int sp, int c, Real& xs, Real& xR) const {
+    const int W = width();
+    if (painn) {
+      const Real* x = C0.data() + (sp * 2 * W + c);
+      xs = x[0];
+      xR = x[W];
+    } else {
+      xs = C0.data()[sp * W + c];
+      xR = 1;
     }
   }
 };
@@ -363,12 +380,15 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem, FC> {
     Real xs, xR, xv, v[3];
   };
   template <int NQ>
-  KOKKOS_INLINE_FUNCTION void gather(int k, int c, Gathered& g) const {
-    this->template context<NQ>(k, c, g.xs, g.xR, g.xv);
+  KOKKOS_INLINE_FUNCTION void gather(const typename Base::Radial& s, int e, int c,
+                                     Gathered& g) const {
     if constexpr (NQ == 3) {
-      const int W = this->width();
+      const int k = s.k(e), W = this->width();
+      this->context(k, c, g.xs, g.xR, g.xv);
       const Real* v = this->V.data() + (k * 3 * W + c);
       for (int al = 0; al < 3; ++al) g.v[al] = v[al * W];
+    } else {
+      this->first_context(s.sp(e), c, g.xs, g.xR);
     }
   }
 
@@ -386,7 +406,7 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem, FC> {
     const int begin = this->offsets(a), end = this->offsets(a + 1);
     for (int base = begin; base == begin || base < end; base += this->chunk) {
       const int n = end - base < this->chunk ? end - base : this->chunk;
-      this->template prepare<Tab>(t, a, base, n, s, false);
+      this->template prepare<Tab, NQ>(t, a, base, n, s, false);
       Kokkos::parallel_for(Kokkos::TeamThreadRange(t, F), [&](const int c) {
         // The residual: the first chunk starts from a's own features, later ones from the sum.
         const auto& s0 = base == begin ? this->S : Sm;
@@ -444,9 +464,13 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
     Real xs, xR, xv, sb, vb[3], v[3];
   };
   template <int NQ>
-  KOKKOS_INLINE_FUNCTION void gather(int k, int c, Gathered& g) const {
-    const int W = this->width();
-    this->template context<NQ>(k, c, g.xs, g.xR, g.xv);
+  KOKKOS_INLINE_FUNCTION void gather(const typename Base::Radial& s, int e, int c,
+                                     Gathered& g) const {
+    const int k = s.k(e), W = this->width();
+    if constexpr (NQ == 3)
+      this->context(k, c, g.xs, g.xR, g.xv);
+    else
+      this->first_context(s.sp(e), c, g.xs, g.xR);
     g.sb = Smb.data()[k * W + c];
     const int row = k * 3 * W + c;  // V and Vmb: the same row length
     const Real *vb = Vmb.data() + row, *v = this->V.data() + row;
@@ -480,7 +504,7 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
       const int n = end - base < this->chunk ? end - base : this->chunk;
       if (want_pg)
         Kokkos::parallel_for(Kokkos::TeamThreadRange(t, 3 * n), [&](const int k) { pg(k) = 0; });
-      this->template prepare<Tab>(t, a, base, n, s, true);
+      this->template prepare<Tab, NQ>(t, a, base, n, s, true);
       AtomTotals<Acc> part;
       Kokkos::parallel_reduce(
           Kokkos::TeamThreadRange(t, this->width()),
@@ -515,7 +539,10 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
     constexpr bool all = NQ == 3;
     const int F = this->width();
     Real xsA, xRA, xvA, vbA[3], vA[3];
-    this->template context<NQ>(a, c, xsA, xRA, xvA);
+    if constexpr (all)
+      this->context(a, c, xsA, xRA, xvA);
+    else
+      this->first_context(this->species(a), c, xsA, xRA);
     const Real sbA = Smb(a, c);
     for (int al = 0; al < 3; ++al) {
       vbA[al] = Vmb(a, al * F + c);

@@ -128,9 +128,9 @@ class Engine {
   std::vector<UpdateBlock<Exec, Real, Mem>> update_;
   std::vector<MlpRunner<Exec, Real, Mem>> ctx_mlp_;
   MlpRunner<Exec, Real, Mem> readout_mlp_;
-  std::vector<M2> S_, V_, Sm_, Vm_;  // per layer: inputs (all atoms), post-message (local)
+  // Per layer: inputs (all atoms; the first layer: s of local atoms, no v), post-message (local).
+  std::vector<M2> S_, V_, Sm_, Vm_;
   M2 Sfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
-  M2 C0_;  // the first layer's context [xs, xR] (all atoms), kept when the call recomputes
   AccMat vir_;  // [nlocal, 6] per-atom virial of receiver edges, summed over layers
   // Energy and virial totals (sum_totals), read back once at the end of a call.
   Kokkos::View<double[7], Mem> totals_{"mlff::totals"};

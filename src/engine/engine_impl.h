@@ -7,15 +7,14 @@ template <class Exec, class Real, class Acc>
 void Engine<Exec, Real, Acc>::embed(const Input& in) {
   const int F = m_.F;
   auto S = S_[0];
-  auto V = V_[0];
   auto emb = m_.embedding;
   auto row = m_.species_row;
   auto sp = in.species;
+  // Local rows only: the first layer's kernels take their neighbours' context by species, and
+  // v is zero there (edge_kernels.h, FirstLayer).
   for_entries<Exec>(
-      "mlff::embed", in.nall, F, KOKKOS_LAMBDA(const int a, const int f) {
-        S(a, f) = emb(row(sp(a)), f);
-        for (int c = 0; c < 3; ++c) V(a, c * F + f) = 0;
-      });
+      "mlff::embed", in.nlocal, F,
+      KOKKOS_LAMBDA(const int a, const int f) { S(a, f) = emb(row(sp(a)), f); });
 }
 
 // Neighbour rows are read through pointers with 32-bit offsets (edge_kernels.h): every
@@ -51,9 +50,11 @@ EdgeCommon<Exec, Real, typename Exec::memory_space, FC> Engine<Exec, Real, Acc>:
   e.S = S_[l];
   e.V = V_[l];
   e.C = C;
+  e.C0 = m_.first_context;
+  e.species = in.species;
   check_rows(e.S, e.F, "S");
   check_rows(e.V, 3 * e.F, "V");
-  check_rows(e.C, (l == 0 ? 2 : 3) * e.F, "context");  // the first layer's: [xs, xR]
+  check_rows(e.C, 3 * e.F, "context");
   if (e.painn) {
     e.A = L.filter;
     e.AT = L.filter.Wt;
@@ -232,9 +233,10 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
   V_.resize(L);
   Sm_.resize(L);
   Vm_.resize(L);
+  // The first layer: s of local atoms only, no v (embed()).
   for (int l = 0; l < L; ++l) {
-    ensure(S_[l], na, F, "S");
-    ensure(V_[l], na, 3 * F, "V");
+    ensure(S_[l], l == 0 ? nl : na, F, "S");
+    if (l > 0) ensure(V_[l], na, 3 * F, "V");
     ensure(Sm_[l], nl, F, "Sm");
     ensure(Vm_[l], nl, 3 * F, "Vm");
   }
@@ -243,16 +245,10 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
 
   // ---- forward ----
   embed(in);
-  // The first layer's context [xs, xR] is kept for the backward pass (2F numbers per atom), as
-  // its context MLP is not run backward: nothing else of it is needed there.
-  if (painn && !keep) ensure(C0_, na, 2 * F, "C0");
   for (int l = 0; l < L; ++l) {
     const auto& Lw = m_.layers[l];
-    M2 C;
-    if (painn && l == 0)
-      C = ctx_mlp(0).forward(na, {&Lw.ctx0, &Lw.ctx1_first}, S_[0], m_.act, keep ? M2() : C0_);
-    else if (painn)
-      C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+    M2 C;  // the first layer's context is by species (DeviceModel::first_context)
+    if (painn && l > 0) C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
     with_width([&](auto fc) {
       constexpr int FC = decltype(fc)::value;
       MessageForward<Exec, Real, Mem, FC> msg;
@@ -300,13 +296,8 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
     exch.forward(Smb_);
     exch.forward(Vmb_);
     M2 C;
-    if (painn) {
-      if (l == 0)
-        C = keep ? ctx_mlp(0).output() : C0_;
-      else if (kept)
-        C = ctx_mlp(l).output();
-      else
-        C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+    if (painn && l > 0) {
+      C = kept ? ctx_mlp(l).output() : ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
       ensure(Cbar_, nl, 3 * F, "Cbar");
     }
     check_rows(Smb_, F, "Smb");
@@ -328,7 +319,7 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
       launch_edges("mlff::message_backward", nl, bwd, bwd.scratch_bytes(), l == 0);
     });
     // The first layer's input adjoints reach only the embedding, which positions do not move:
-    // its context MLP is not run backward.
+    // its kernel does not compute them (FirstLayer).
     if (painn && l > 0)
       ctx_mlp(l).backward(nl, {&Lw.ctx0, &Lw.ctx1}, Cbar_, Sbi_, m_.act, true);
     std::swap(Sbo_, Sbi_);
@@ -342,7 +333,7 @@ size_t Engine<Exec, Real, Acc>::workspace_bytes() const {
   size_t b = 0;
   for (const auto* v : {&S_, &V_, &Sm_, &Vm_})
     for (const auto& m : *v) b += m.span() * sizeof(Real);
-  for (const M2* m : {&Sfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_, &C0_})
+  for (const M2* m : {&Sfin_, &Sbo_, &Vbo_, &Sbi_, &Vbi_, &Smb_, &Vmb_, &Cbar_, &Ybar_})
     b += m->span() * sizeof(Real);
   b += vir_.span() * sizeof(Acc);
   for (const auto& u : update_) b += u.bytes();
@@ -354,22 +345,21 @@ template <class Exec, class Real, class Acc>
 size_t Engine<Exec, Real, Acc>::estimate_bytes(int nlocal, int nall) const {
   const size_t F = m_.F, L = m_.L, nl = nlocal, na = nall;
   const bool painn = m_.family == Family::PaiNN;
-  // Per layer S, V (all atoms) and Sm, Vm (locals); final s and backward features; Ybar.
-  size_t reals = L * 4 * F * (na + nl) + F * nl + 8 * F * nl + 4 * F * na + nl;
-  // Update block: ctx and ctxb (2F), Ob (3F), painn's VW and VWb (6F each), and its MLP; and
-  // painn's context MLP. One of each per layer when the call keeps them (kKeepMaxAtoms).
-  const size_t blocks = nlocal < keep_below_ ? L : 1;
+  // Per layer S, V (all atoms; the first layer: s of locals, no v) and Sm, Vm (locals); final
+  // s and backward features; Ybar.
+  size_t reals = L * 4 * F * (na + nl) - 3 * F * na - F * (na - nl) + F * nl + 8 * F * nl +
+                 4 * F * na + nl;
+  // Update block: ctx and ctxb (2F), Ob (3F), painn's VW and VWb (6F each), and its MLP. One
+  // per layer when the call keeps them (kKeepMaxAtoms), else one for all.
+  const bool keep = nlocal < keep_below_;
   const auto& L0 = m_.layers[0];
   size_t block = nl * (4 * F + 3 * F + (painn ? 12 * F : 0));
   block += nl * (painn ? mlp_row_width<Real, Mem>({&L0.mix0, &L0.mix1})
                        : mlp_row_width<Real, Mem>({&L0.upd0, &L0.upd1}));
-  if (painn) block += na * mlp_row_width<Real, Mem>({&L0.ctx0, &L0.ctx1});
-  reals += blocks * block;
-  // The first layer's context [xs, xR]: its own buffer, or (kept) a runner's narrower output.
-  if (painn && nlocal < keep_below_)
-    reals -= F * na;
-  else if (painn)
-    reals += 2 * F * na;
+  reals += (keep ? L : 1) * block;
+  // painn's context MLP, for layers after the first (the first layer's is by species).
+  const size_t ctx_runners = L == 1 ? 0 : keep ? L - 1 : 1;
+  if (painn) reals += ctx_runners * na * mlp_row_width<Real, Mem>({&L0.ctx0, &L0.ctx1});
   if (painn) reals += 3 * F * nl;
   std::vector<const DeviceLinear<Real, Mem>*> ro;
   for (const auto& lin : m_.readout) ro.push_back(&lin);
