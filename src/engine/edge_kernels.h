@@ -178,12 +178,11 @@ struct EdgeCommon {
     return s;
   }
 
-  // Fills the edge inputs of edges [base, base + n) of atom a and ends with a barrier (the
-  // first layer, NQ = 2: also the neighbours' species). The
-  // cutoff test is in double, so every precision sees the same edge set. For the exact filter
-  // also the radial inputs: painn keeps the raw basis (the cutoff multiplies the filter output),
-  // the distiller the basis times the cutoff and its hidden layer z = act(B1 e + b1) with dz/dd
-  // (forward-mode).
+  // Fills the edge inputs of edges [base, base + n) of atom a (the first layer's kernels, NQ = 2,
+  // also their species) and ends with a barrier. The cutoff test is in double, so every
+  // precision sees the same edge set. For the exact filter also the radial inputs: painn keeps
+  // the raw basis (the cutoff multiplies the filter output), the distiller the basis times the
+  // cutoff and its hidden layer z = act(B1 e + b1) with dz/dd (forward-mode).
   template <bool Tab, int NQ>
   KOKKOS_INLINE_FUNCTION void prepare(const member_t& t, int a, int base, int n, const Radial& s,
                                       bool want_d) const {
@@ -412,7 +411,8 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem, FC> {
         const auto& s0 = base == begin ? this->S : Sm;
         const auto& v0 = base == begin ? this->V : Vm;
         Real sm = s0(a, c), vm[3];
-        for (int al = 0; al < 3; ++al) vm[al] = NQ == 2 && base == begin ? Real(0) : v0(a, al * F + c);
+        for (int al = 0; al < 3; ++al)  // the first layer has no v
+          vm[al] = NQ == 2 && base == begin ? Real(0) : v0(a, al * F + c);
         ChannelFilter<Real, Tag> fr;
         this->template load<Tag, NQ>(c, fr);
         Gathered ahead, k;
@@ -616,7 +616,8 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
     }
     if constexpr (all) {  // the first layer's input adjoints are unused
       if (this->painn) {
-        for (int q = 0; q < 3; ++q) Cbar(a, q * F + c) = (first ? Real(0) : Cbar(a, q * F + c)) + cb[q];
+        for (int q = 0; q < 3; ++q)
+          Cbar(a, q * F + c) = (first ? Real(0) : Cbar(a, q * F + c)) + cb[q];
         if (first) Sbi(a, c) = sbA;
       } else {
         Sbi(a, c) = (first ? sbA : Sbi(a, c)) + cb[0];
