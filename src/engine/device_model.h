@@ -152,6 +152,7 @@ Kokkos::View<Real**, Kokkos::LayoutRight, Mem> first_layer_context(const ModelSp
       for (int f = 0; f < F; ++f) h(sp, f) = static_cast<Real>(e[f]);
       continue;
     }
+    // The context MLP of the first layer, F -> F -> 2F (host_affine's derivatives: unused).
     const std::string pre = "interactions.0.context.";
     const Tensor& W0 = s.tensor(pre + "0.weight");
     host_affine(W0, s.tensor(pre + "0.bias"), 0, W0.rows(), e, zero, hid, dhid);

@@ -3,7 +3,8 @@
 //   Acc:  accumulation type of energies, forces and pair gradients (double for "mixed").
 //
 // Memory: per layer the engine keeps each atom's layer input (s, v) and post-message features
-// (needed by the backward pass): 8F numbers per atom per layer, plus workspaces of a few F per
+// (needed by the backward pass): 8F numbers per atom per layer (the first layer: 5F, as its v
+// is zero and its neighbours' context comes by species), plus workspaces of a few F per
 // atom, shared by the layers from kKeepMaxAtoms atoms on (the backward pass recomputes the
 // dense layers' intermediates) and one set per layer below. Nothing of size edges x features
 // is stored; filters are recomputed per edge.
