@@ -174,7 +174,7 @@ void kept_matches_recomputed(const ModelOptions& o, int table, const char* label
 }  // namespace
 
 TEST(KeptIntermediates, EqualRecomputed) {
-  // One layer: the first layer (its context kept apart when recomputing) is also the last.
+  // One layer: the first layer (its own kernels, context by species) is also the last.
   for (int L : {3, 1}) {
     SCOPED_TRACE(::testing::Message() << L << " layers");
     ModelOptions painn;

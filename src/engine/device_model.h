@@ -144,6 +144,8 @@ Kokkos::View<Real**, Kokkos::LayoutRight, Mem> first_layer_context(const ModelSp
   Kokkos::View<Real**, Kokkos::LayoutRight, Mem> v("first_context", n, painn ? 2 * F : F);
   auto h = Kokkos::create_mirror_view(v);
   const Tensor& emb = s.tensor("embedding.weight");
+  // painn: the first layer's context MLP, F -> F -> 2F (host_affine's derivatives: unused).
+  const std::string pre = "interactions.0.context.";
   std::vector<double> e(F), zero(F, 0.0), hid, dhid, out, dout;
   for (int sp = 0; sp < n; ++sp) {
     const long row = s.species[sp].embedding_row;
@@ -152,8 +154,6 @@ Kokkos::View<Real**, Kokkos::LayoutRight, Mem> first_layer_context(const ModelSp
       for (int f = 0; f < F; ++f) h(sp, f) = static_cast<Real>(e[f]);
       continue;
     }
-    // The context MLP of the first layer, F -> F -> 2F (host_affine's derivatives: unused).
-    const std::string pre = "interactions.0.context.";
     const Tensor& W0 = s.tensor(pre + "0.weight");
     host_affine(W0, s.tensor(pre + "0.bias"), 0, W0.rows(), e, zero, hid, dhid);
     std::vector<double> dzero(hid.size(), 0.0);

@@ -351,6 +351,16 @@ struct EdgeCommon {
       xv = 1;
     }
   }
+  // Context of chunk edge e's neighbour in channel c: its own row, or in the first layer's
+  // kernels (NQ = 2, no xv) its species' row.
+  template <int NQ>
+  KOKKOS_INLINE_FUNCTION void neighbour_context(const Radial& s, int e, int c, Real& xs, Real& xR,
+                                                Real& xv) const {
+    if constexpr (NQ == 3)
+      context(s.k(e), c, xs, xR, xv);
+    else
+      first_context(s.sp(e), c, xs, xR);
+  }
   // The first layer's context of an atom of species sp (a row of a table of a few species,
   // which stays in cache).
   KOKKOS_INLINE_FUNCTION void first_context(int sp, int c, Real& xs, Real& xR) const {
@@ -381,13 +391,11 @@ struct MessageForward : EdgeCommon<Exec, Real, Mem, FC> {
   template <int NQ>
   KOKKOS_INLINE_FUNCTION void gather(const typename Base::Radial& s, int e, int c,
                                      Gathered& g) const {
+    this->template neighbour_context<NQ>(s, e, c, g.xs, g.xR, g.xv);
     if constexpr (NQ == 3) {
-      const int k = s.k(e), W = this->width();
-      this->context(k, c, g.xs, g.xR, g.xv);
-      const Real* v = this->V.data() + (k * 3 * W + c);
+      const int W = this->width();
+      const Real* v = this->V.data() + (s.k(e) * 3 * W + c);
       for (int al = 0; al < 3; ++al) g.v[al] = v[al * W];
-    } else {
-      this->first_context(s.sp(e), c, g.xs, g.xR);
     }
   }
 
@@ -467,16 +475,13 @@ struct MessageBackward : EdgeCommon<Exec, Real, Mem, FC> {
   KOKKOS_INLINE_FUNCTION void gather(const typename Base::Radial& s, int e, int c,
                                      Gathered& g) const {
     const int k = s.k(e), W = this->width();
-    if constexpr (NQ == 3)
-      this->context(k, c, g.xs, g.xR, g.xv);
-    else
-      this->first_context(s.sp(e), c, g.xs, g.xR);
+    this->template neighbour_context<NQ>(s, e, c, g.xs, g.xR, g.xv);
     g.sb = Smb.data()[k * W + c];
     const int row = k * 3 * W + c;  // V and Vmb: the same row length
-    const Real *vb = Vmb.data() + row, *v = this->V.data() + row;
+    const Real* vb = Vmb.data() + row;
     for (int al = 0; al < 3; ++al) {
       g.vb[al] = vb[al * W];
-      if constexpr (NQ == 3) g.v[al] = v[al * W];
+      if constexpr (NQ == 3) g.v[al] = this->V.data()[row + al * W];  // the first layer: no V
     }
   }
 
