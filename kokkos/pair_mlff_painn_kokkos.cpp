@@ -133,7 +133,7 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     // The same through LAMMPS's host buffers, for rows in GPU memory: returns the doubles used.
     virtual int pack_host(int n, const int *list, double *buf) = 0;
     virtual void unpack_host(int n, int first, const double *buf) = 0;
-    virtual size_t estimate_bytes(int nlocal, int nall) const = 0;
+    virtual size_t estimate_bytes(int nlocal, int nall, bool owner_map) const = 0;
     virtual size_t workspace_bytes() const = 0;
   };
 
@@ -159,9 +159,9 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
       return out_.energy;
     }
 
-    // Ghost rows from their owners: on one rank through the frame's owner map (device
-    // kernels only, so the call can be recorded as a CUDA graph), otherwise through LAMMPS's
-    // forward communication, in column blocks.
+    // Ghost rows from their owners: on one rank the engine reads them at the owners' rows
+    // (owners(), device work only, so the call can be recorded as a CUDA graph), otherwise
+    // they come through LAMMPS's forward communication, in column blocks.
     void forward(const mlff::Mat<Real, Mem> &a) override {
       if (step_->owner_map) return owner_exchange().forward(a);
       Pair *pair = step_->pair;
@@ -179,6 +179,10 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     bool recordable(std::vector<std::uintptr_t> &key) const override {
       return step_->owner_map && owner_exchange().recordable(key);
     }
+    Kokkos::View<const int *, Mem> owners() const override
+    {
+      return step_->owner_map ? owner_exchange().owners() : Kokkos::View<const int *, Mem>();
+    }
     mlff::OwnerMapExchange<Exec, Real> owner_exchange() const {
       return mlff::OwnerMapExchange<Exec, Real>(frame_->nlocal, frame_->owner);
     }
@@ -191,7 +195,10 @@ struct PairMLFFPaiNNKokkos<DeviceType>::Impl {
     void unpack(int n, int first, const Buffer &buf) const override {
       mlff::kk_detail::unpack(n, first, frame_->engine_of, rows_, col0_, ncol_, buf);
     }
-    size_t estimate_bytes(int nlocal, int nall) const override { return engine_.estimate_bytes(nlocal, nall); }
+    size_t estimate_bytes(int nlocal, int nall, bool owner_map) const override
+    {
+      return engine_.estimate_bytes(nlocal, nall, !owner_map);
+    }
     size_t workspace_bytes() const override { return engine_.workspace_bytes(); }
 
     // Host buffers: rows packed on the device into a staging copy and sent at the engine's
@@ -295,6 +302,7 @@ std::string PairMLFFPaiNNKokkos<DeviceType>::setup_engine(const mlff::ModelSpec 
   for (size_t t = 0; t < type_species_.size(); t++) h(t) = type_species_[t];
   im.type_species = Kokkos::View<int *, typename Impl::Mem>("mlff::kk::type_species", h.extent(0));
   Kokkos::deep_copy(im.type_species, h);
+  im.frame.forget_map();
   return mlff::describe_device() + ", data resident on the device";
 }
 
@@ -342,7 +350,9 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
 
   Impl &im = *impl_;
   const int nlocal = atom->nlocal, nall = atom->nlocal + atom->nghost;
-  const auto fault = im.frame.build(x, type, im.type_species, nlocal, nall, kl->d_numneigh, kl->d_neighbors, cutoff_);
+  // LAMMPS reorders its atoms only when it rebuilds its lists (neighbor->ago == 0).
+  const auto fault = im.frame.build(x, type, im.type_species, nlocal, nall, kl->d_numneigh, kl->d_neighbors, cutoff_,
+                                    neighbor->ago == 0);
   if (fault.atom >= 0 || fault.pair_i >= 0) {
     atomKK->sync(Host, X_MASK | TAG_MASK);
     if (fault.atom >= 0)
@@ -363,7 +373,7 @@ void PairMLFFPaiNNKokkos<DeviceType>::compute(int eflag_in, int vflag_in)
   } catch (std::exception &e) {
     const int nl = im.frame.nlocal, na = im.frame.nall;
     error->one(FLERR, mlff::engine_failure_message("mlff/painn/kk", nl, na, im.frame.nnz,
-                                                   im.engine->estimate_bytes(nl, na), e));
+                                                   im.engine->estimate_bytes(nl, na, step.owner_map), e));
   }
   if (!std::isfinite(energy))
     error->one(FLERR, mlff::nonfinite_energy_message("mlff/painn/kk", energy, im.frame.nlocal, model_file_));

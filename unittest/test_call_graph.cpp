@@ -1,9 +1,12 @@
 // Force calls recorded as a CUDA graph (call_graph.h) against the same calls run directly: the
 // replays must see each call's new positions and give the same numbers to the last bit, and a
 // new neighbour list (new sizes, reallocated workspaces) must drop the recording. Also: calls
-// repeated into one Output agree (nothing is left over from the call before), and forward
-// intermediates kept for the backward pass give what computing them again gives.
+// repeated into one Output agree (nothing is left over from the call before), forward
+// intermediates kept for the backward pass give what computing them again gives, and ghosts
+// that read their owners' rows give what ghost rows of their own give.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "fd_helpers.h"
 #include "model_factory.h"
@@ -13,6 +16,15 @@ using namespace mlff::test;
 
 namespace {
 
+// Ghost rows filled from the owner map through forward(), without telling the engine the map:
+// the path of several ranks, where ghost rows come through LAMMPS's communication.
+template <class Exec, class Real>
+class GhostRowsExchange : public OwnerMapExchange<Exec, Real> {
+ public:
+  using OwnerMapExchange<Exec, Real>::OwnerMapExchange;
+  Kokkos::View<const int*, typename Exec::memory_space> owners() const override { return {}; }
+};
+
 template <class EngineT>
 struct Caller {
   using Real = typename EngineT::M2::value_type;
@@ -20,6 +32,7 @@ struct Caller {
   typename EngineT::Output out;
   bool pair_grad = false;  // also ask for (and return) the pair gradients
   bool virial = true;      // ask for the virial (Input::want_virial)
+  bool ghost_rows = false;  // ghosts get rows of their own (no owner map, as on several ranks)
   explicit Caller(const ModelSpec& spec, int table, bool graphs, bool keep = true) : engine(spec, table) {
     engine.use_graphs(graphs);
     if (!keep) engine.keep_below(0);
@@ -27,11 +40,15 @@ struct Caller {
   // One call on `frame`; returns energy, virial, forces and (if asked) pair gradients in one
   // vector.
   std::vector<double> call(const DeviceFrame<typename EngineT::Mem>& frame) {
-    OwnerMapExchange<ExecSpace, Real> exch(frame.nlocal, frame.owner);
+    OwnerMapExchange<ExecSpace, Real> owners(frame.nlocal, frame.owner);
+    GhostRowsExchange<ExecSpace, Real> rows(frame.nlocal, frame.owner);
     auto in = frame.template input<EngineT>();
     in.want_pair_grad = pair_grad;
     in.want_virial = virial;
-    engine.compute(in, exch, out);
+    if (ghost_rows)
+      engine.compute(in, rows, out);
+    else
+      engine.compute(in, owners, out);
     std::vector<double> r = {out.energy};
     r.insert(r.end(), out.virial, out.virial + 6);
     auto hf = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.f);
@@ -171,7 +188,52 @@ void kept_matches_recomputed(const ModelOptions& o, int table, const char* label
         << label << ": the kept call should hold one block per layer";
 }
 
+// Ghosts reading their owners' rows (GhostExchange::owners) against ghost rows of their own
+// filled by forward(): the same edge arithmetic on the same numbers. Only the dense layers may
+// round differently (on GPUs a batch of all atoms can take another GEMM path than the locals).
+template <class EngineT>
+void owner_rows_match_ghost_rows(const ModelOptions& o, int table, const char* label) {
+  using Real = typename EngineT::M2::value_type;
+  const double tol = std::is_same_v<Real, double> ? 1e-12 : 2e-5;
+  const ModelSpec spec = random_model(o);
+  Caller<EngineT> owners(spec, table, true), rows(spec, table, true), rows_large(spec, table, false, false);
+  rows.ghost_rows = rows_large.ghost_rows = true;
+  for (auto* c : {&owners, &rows, &rows_large}) c->pair_grad = true;
+  std::mt19937 g(23);
+  const System s = periodic_cube(g, 26, 6.0);
+  const DeviceFrame<typename EngineT::Mem> frame(build_neighbors(s, o.cutoff + 0.3));
+  ASSERT_GT(frame.nall, 2 * frame.nlocal) << "the box should have many ghosts";
+  for (int step = 0; step < 3; ++step) {
+    jiggle(frame, g);
+    const std::vector<double> a = owners.call(frame);
+    for (auto* c : {&rows, &rows_large}) {
+      const std::vector<double> b = c->call(frame);
+      ASSERT_EQ(a.size(), b.size());
+      // Relative to the largest value of the ghost-row call; a non-finite value fails.
+      double scale = 0, worst = 0;
+      for (double v : b) scale = std::max(scale, std::fabs(v));
+      for (size_t k = 0; k < a.size(); ++k) {
+        const double d = std::fabs(a[k] - b[k]) / scale;
+        worst = std::isfinite(d) ? std::max(worst, d) : HUGE_VAL;
+        if (worst == HUGE_VAL) break;
+      }
+      EXPECT_LT(worst, tol) << label << ", step " << step << (c == &rows ? "" : " (recomputed)");
+      if (step == 0) figure((std::string(label) + " owner rows vs ghost rows").c_str(), worst);
+    }
+  }
+  EXPECT_LT(owners.engine.workspace_bytes(), rows.engine.workspace_bytes())
+      << label << ": without ghost rows the workspace should be smaller";
+}
+
 }  // namespace
+
+TEST(OwnerRows, EqualGhostRows) {
+  ModelOptions painn;
+  painn.L = 3;
+  three_cases(painn, [](auto engine, const ModelOptions& o, int table, const char* label) {
+    owner_rows_match_ghost_rows<typename decltype(engine)::type>(o, table, label);
+  });
+}
 
 TEST(KeptIntermediates, EqualRecomputed) {
   // One layer: the first layer (its own kernels, context by species) is also the last.

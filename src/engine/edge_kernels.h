@@ -118,6 +118,10 @@ struct EdgeCommon {
 
   Kokkos::View<const double**, Kokkos::LayoutRight, Mem> x;  // [nall, 3]
   Kokkos::View<const int*, Mem> offsets, nbrs;               // CSR full list of local atoms
+  // Where the engine keeps no ghost rows (GhostExchange::owners): ghost g's rows are those of
+  // local atom owner(g - nlocal). Empty: every atom has rows of its own.
+  Kokkos::View<const int*, Mem> owner;
+  int nlocal = 0;
   RadialBasis<Real, Mem> basis;
   double rc_d = 0;  // edge test in double so every precision sees the same edge set
   Real rc = 0, dir_eps = 0;
@@ -142,11 +146,11 @@ struct EdgeCommon {
   Kokkos::View<const int*, Mem> species;  // [nall]
 
   // One chunk's edge inputs in team scratch, computed once per edge rather than once per
-  // channel thread: the neighbour (so that channel threads find it without a global load),
+  // channel thread: the neighbour's row (so that channel threads find it without a global load),
   // the geometry (d < 0 marks an edge beyond the cutoff; r = x_k - x_a and the two
   // reciprocals 1/d, 1/(d + eps)), and for the exact filter the radial inputs.
   struct Radial {
-    IndexScratch k, sp;             // [n]: neighbour, and its species (the first layer)
+    IndexScratch k, sp;             // [n]: neighbour's row, and its species (the first layer)
     Scratch d, r, inv;              // [n], [n 3], [n 2]
     Scratch fc, dfc, e, de, z, dz;  // [n], [n], [n K] x2, [n H] x2 (distiller)
   };
@@ -188,7 +192,7 @@ struct EdgeCommon {
                                       bool want_d) const {
     Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n), [&](const int e) {
       const int k = nbrs(base + e);
-      s.k(e) = k;
+      s.k(e) = k < nlocal || owner.extent(0) == 0 ? k : owner(k - nlocal);
       if constexpr (NQ == 2) s.sp(e) = species(k);
       const double r0 = x(k, 0) - x(a, 0), r1 = x(k, 1) - x(a, 1), r2 = x(k, 2) - x(a, 2);
       const double dd = ::sqrt(r0 * r0 + r1 * r1 + r2 * r2);

@@ -6,12 +6,15 @@
 // (needed by the backward pass): 8F numbers per atom per layer (the first layer: 5F, as its v
 // is zero and its neighbours' context comes by species), plus workspaces of a few F per
 // atom, shared by the layers from kKeepMaxAtoms atoms on (the backward pass recomputes the
-// dense layers' intermediates) and one set per layer below. Nothing of size edges x features
-// is stored; filters are recomputed per edge.
+// dense layers' intermediates) and one set per layer below. Ghost atoms add rows only where
+// they cannot read their owners' (several ranks). Nothing of size edges x features is
+// stored; filters are recomputed per edge.
 //
-// Ghosts: their features, and in the backward pass their message adjoints, come from their
-// owners through GhostExchange::forward; forces are computed for local atoms only (see
-// edge_kernels.h), so nothing flows back from ghosts.
+// Ghosts: their features, and in the backward pass their message adjoints, are their owners'.
+// On one rank (GhostExchange::owners) the edge kernels read them at the owners' rows and the
+// engine keeps no ghost rows; otherwise ghost rows are filled through GhostExchange::forward.
+// Forces are computed for local atoms only (see edge_kernels.h), so nothing flows back from
+// ghosts.
 #pragma once
 
 #include <string>
@@ -112,12 +115,14 @@ class Engine {
   size_t workspace_bytes() const;
   // What workspace_bytes() will be for nlocal local and nall atoms in all, before any compute:
   // named in the error when a device runs out of memory (a unit test keeps it within 10 %).
-  size_t estimate_bytes(int nlocal, int nall) const;
+  // ghost_rows: the exchange has no owner map (GhostExchange::owners), so ghosts keep rows.
+  size_t estimate_bytes(int nlocal, int nall, bool ghost_rows) const;
 
   // Public only because CUDA forbids device lambdas inside private member functions.
   void embed(const Input& in);
   template <int FC>
-  EdgeCommon<Exec, Real, Mem, FC> edge_setup(int l, const Input& in, const M2& C) const;
+  EdgeCommon<Exec, Real, Mem, FC> edge_setup(int l, const Input& in, const M2& C,
+                                             const Kokkos::View<const int*, Mem>& owner) const;
   void readout(const Input& in, Output& out);
   void sum_totals(int nlocal, const Output& out, bool virial);
   void evaluate(const Input& in, GhostExchange<Real, Mem>& exch, Output& out);
@@ -129,7 +134,8 @@ class Engine {
   std::vector<UpdateBlock<Exec, Real, Mem>> update_;
   std::vector<MlpRunner<Exec, Real, Mem>> ctx_mlp_;
   MlpRunner<Exec, Real, Mem> readout_mlp_;
-  // Per layer: inputs (all atoms; the first layer: s of local atoms, no v), post-message (local).
+  // Per layer: inputs (local atoms, and ghosts unless they read their owners' rows; the first
+  // layer: s of local atoms, no v), post-message (local).
   std::vector<M2> S_, V_, Sm_, Vm_;
   M2 Sfin_, Sbo_, Vbo_, Sbi_, Vbi_, Smb_, Vmb_, Cbar_, Ybar_;
   AccMat vir_;  // [nlocal, 6] per-atom virial of receiver edges, summed over layers

@@ -33,12 +33,14 @@ void check_rows(const Mat<Real, Mem>& m, size_t width, const char* what) {
 template <class Exec, class Real, class Acc>
 template <int FC>
 EdgeCommon<Exec, Real, typename Exec::memory_space, FC> Engine<Exec, Real, Acc>::edge_setup(
-    int l, const Input& in, const M2& C) const {
+    int l, const Input& in, const M2& C, const Kokkos::View<const int*, Mem>& owner) const {
   EdgeCommon<Exec, Real, Mem, FC> e;
   const auto& L = m_.layers[l];
   e.x = in.x;
   e.offsets = in.offsets;
   e.nbrs = in.nbrs;
+  e.owner = owner;
+  e.nlocal = in.nlocal;
   e.basis = m_.basis;
   e.rc_d = spec_.cutoff;
   e.rc = m_.cutoff;
@@ -229,14 +231,21 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
   const bool keep = nl < keep_below_;
   auto ctx_mlp = [&](int l) -> MlpRunner<Exec, Real, Mem>& { return ctx_mlp_[keep ? l : 0]; };
   auto update = [&](int l) -> UpdateBlock<Exec, Real, Mem>& { return update_[keep ? l : 0]; };
+  // Rows of ghosts' features and adjoints: none where ghosts read their owners' rows.
+  const auto owner = exch.owners();
+  if (owner.extent(0) > 0 && owner.extent(0) != size_t(na - nl))
+    throw std::logic_error("engine: the exchange's owner map has " + std::to_string(owner.extent(0)) +
+                           " entries for " + std::to_string(na - nl) + " ghosts");
+  const bool ghost_rows = owner.extent(0) == 0;
+  const int nr = ghost_rows ? na : nl;
   S_.resize(L);
   V_.resize(L);
   Sm_.resize(L);
   Vm_.resize(L);
   // The first layer: s of local atoms only, no v (embed()).
   for (int l = 0; l < L; ++l) {
-    ensure(S_[l], l == 0 ? nl : na, F, "S");
-    if (l > 0) ensure(V_[l], na, 3 * F, "V");
+    ensure(S_[l], l == 0 ? nl : nr, F, "S");
+    if (l > 0) ensure(V_[l], nr, 3 * F, "V");
     ensure(Sm_[l], nl, F, "Sm");
     ensure(Vm_[l], nl, 3 * F, "Vm");
   }
@@ -248,11 +257,11 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
   for (int l = 0; l < L; ++l) {
     const auto& Lw = m_.layers[l];
     M2 C;  // the first layer's context is by species (DeviceModel::first_context)
-    if (painn && l > 0) C = ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+    if (painn && l > 0) C = ctx_mlp(l).forward(nr, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
     with_width([&](auto fc) {
       constexpr int FC = decltype(fc)::value;
       MessageForward<Exec, Real, Mem, FC> msg;
-      static_cast<EdgeCommon<Exec, Real, Mem, FC>&>(msg) = edge_setup<FC>(l, in, C);
+      static_cast<EdgeCommon<Exec, Real, Mem, FC>&>(msg) = edge_setup<FC>(l, in, C, owner);
       msg.Sm = Sm_[l];
       msg.Vm = Vm_[l];
       launch_edges("mlff::message_forward", nl, msg, msg.radial_bytes(), l == 0);
@@ -260,7 +269,7 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
     const bool last = l + 1 == L;
     // The last layer's vector features reach no output: not computed.
     update(l).forward(nl, l, Sm_[l], Vm_[l], last ? Sfin_ : S_[l + 1], last ? M2() : V_[l + 1]);
-    if (!last) {
+    if (!last && ghost_rows) {
       exch.forward(S_[l + 1]);
       exch.forward(V_[l + 1]);
     }
@@ -268,14 +277,18 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
   readout(in, out);
 
   // ---- backward ----
-  // Sbo/Vbo: adjoints of the layer outputs (local rows); Smb/Vmb: of the message outputs, all
-  // rows (ghost rows by exchange); Sbi/Vbi: of the layer inputs (local rows).
+  // Sbo/Vbo: adjoints of the layer outputs (local rows); Smb/Vmb: of the message outputs;
+  // Sbi/Vbi: of the layer inputs (local rows). Smb/Vmb have ghost rows (filled by exchange)
+  // where ghosts keep rows; otherwise the update block writes them over Sbo/Vbo, which
+  // nothing reads afterwards: no copy and no buffer of their own.
   ensure(Sbo_, nl, F, "Sbo");
   ensure(Vbo_, nl, 3 * F, "Vbo");
   ensure(Sbi_, nl, F, "Sbi");
   ensure(Vbi_, nl, 3 * F, "Vbi");
-  ensure(Smb_, na, F, "Smb");
-  ensure(Vmb_, na, 3 * F, "Vmb");
+  if (ghost_rows) {
+    ensure(Smb_, na, F, "Smb");
+    ensure(Vmb_, na, 3 * F, "Vmb");
+  }
   if (Ybar_.extent(0) < size_t(nl)) {  // dE/d(readout output), never written: set once
     ensure(Ybar_, nl, 1, "Ybar");
     fill<Exec>(Ybar_, Real(m_.energy_scale));
@@ -292,22 +305,25 @@ void Engine<Exec, Real, Acc>::evaluate(const Input& in, GhostExchange<Real, Mem>
     // forward pass (only the readout, with its own, ran since): taken as kept even when the
     // other layers compute theirs again.
     const bool kept = keep || l == L - 1;
-    update(l).backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb_, Vmb_, kept);
-    exch.forward(Smb_);
-    exch.forward(Vmb_);
+    const M2 Smb = ghost_rows ? Smb_ : Sbo_, Vmb = ghost_rows ? Vmb_ : Vbo_;
+    update(l).backward(nl, l, Sm_[l], Vm_[l], Sbo_, Vbo_, Smb, Vmb, kept);
+    if (ghost_rows) {
+      exch.forward(Smb);
+      exch.forward(Vmb);
+    }
     M2 C;
     if (painn && l > 0) {
-      C = kept ? ctx_mlp(l).output() : ctx_mlp(l).forward(na, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
+      C = kept ? ctx_mlp(l).output() : ctx_mlp(l).forward(nr, {&Lw.ctx0, &Lw.ctx1}, S_[l], m_.act);
       ensure(Cbar_, nl, 3 * F, "Cbar");
     }
-    check_rows(Smb_, F, "Smb");
-    check_rows(Vmb_, 3 * F, "Vmb");
+    check_rows(Smb, F, "Smb");
+    check_rows(Vmb, 3 * F, "Vmb");
     with_width([&](auto fc) {
       constexpr int FC = decltype(fc)::value;
       MessageBackward<Exec, Real, Acc, Mem, FC> bwd;
-      static_cast<EdgeCommon<Exec, Real, Mem, FC>&>(bwd) = edge_setup<FC>(l, in, C);
-      bwd.Smb = Smb_;
-      bwd.Vmb = Vmb_;
+      static_cast<EdgeCommon<Exec, Real, Mem, FC>&>(bwd) = edge_setup<FC>(l, in, C, owner);
+      bwd.Smb = Smb;
+      bwd.Vmb = Vmb;
       bwd.Cbar = Cbar_;
       bwd.Sbi = Sbi_;
       bwd.Vbi = Vbi_;
@@ -342,13 +358,14 @@ size_t Engine<Exec, Real, Acc>::workspace_bytes() const {
 }
 
 template <class Exec, class Real, class Acc>
-size_t Engine<Exec, Real, Acc>::estimate_bytes(int nlocal, int nall) const {
-  const size_t F = m_.F, L = m_.L, nl = nlocal, na = nall;
+size_t Engine<Exec, Real, Acc>::estimate_bytes(int nlocal, int nall, bool ghost_rows) const {
+  const size_t F = m_.F, L = m_.L, nl = nlocal, na = ghost_rows ? nall : nlocal;
   const bool painn = m_.family == Family::PaiNN;
-  // Per layer S, V (all atoms; the first layer: s of locals, no v) and Sm, Vm (locals); final
-  // s and backward features; Ybar.
+  // na: rows of per-atom arrays that ghosts may read. Per layer S, V (those rows; the first
+  // layer: s of locals, no v) and Sm, Vm (locals); final s and backward features (Smb and Vmb
+  // only with ghost rows); Ybar.
   size_t reals = L * 4 * F * (na + nl) - 3 * F * na - F * (na - nl) + F * nl + 8 * F * nl +
-                 4 * F * na + nl;
+                 (ghost_rows ? 4 * F * na : 0) + nl;
   // Update block: ctx and ctxb (2F), Ob (3F), painn's VW and VWb (6F each), and its MLP. One
   // per layer when the call keeps them (kKeepMaxAtoms), else one for all.
   const bool keep = nlocal < keep_below_;

@@ -1,6 +1,7 @@
 // How ghost atoms get their owners' rows (features between layers; message adjoints in the
 // backward pass). LAMMPS supplies an implementation backed by its forward communication;
-// standalone use (tests, the eval tool) maps each ghost to the local atom it is an image of.
+// standalone use (tests, the eval tool) maps each ghost to the local atom it is an image of,
+// and then the engine keeps no ghost rows at all: it reads a ghost's rows at its owner's.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,10 @@ class GhostExchange {
     (void)key;
     return false;
   }
+  // Where every ghost is a periodic image of a local atom (one rank): owner(g) is the local
+  // row that ghost row nlocal + g is an image of. The engine then reads ghosts' rows at their
+  // owners' and calls no forward(). Empty: ghosts get rows of their own through forward().
+  virtual Kokkos::View<const int*, Mem> owners() const { return {}; }
 };
 
 // Every ghost g (row nlocal + g) is a periodic image of local atom owner(g).
@@ -44,6 +49,7 @@ class OwnerMapExchange : public GhostExchange<Real, typename Exec::memory_space>
     key.insert(key.end(), {std::uintptr_t(nlocal_), std::uintptr_t(owner_.data()), owner_.extent(0)});
     return true;
   }
+  Kokkos::View<const int*, Mem> owners() const override { return owner_; }
 
  private:
   int nlocal_;

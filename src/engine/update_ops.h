@@ -49,7 +49,8 @@ class UpdateBlock {
     }
   }
 
-  // Given adjoints Sbo, Vbo of the outputs (rows < n), writes the adjoints Smb, Vmb of Sm, Vm.
+  // Given adjoints Sbo, Vbo of the outputs (rows < n), writes the adjoints Smb, Vmb of Sm, Vm,
+  // which may be Sbo and Vbo themselves (each entry is read before it is written over).
   // The block's intermediates are recomputed, or with `kept` taken as this block's last
   // forward pass left them (the same layer l and rows).
   void backward(int n, int l, const M2& Sm, const M2& Vm, const M2& Sbo, const M2& Vbo,
@@ -113,6 +114,7 @@ class UpdateBlock {
     if (painn) {
       auto VW = VW_;
       auto VWb = VWb_;
+      const bool copy_v = Vmb.data() != Vbo.data();  // Vmb = Vbo + (channel mix adjoint, below)
       for_entries<Exec>(
           "mlff::painn_norm_bwd", n, F, KOKKOS_LAMBDA(const int i, const int f) {
             Smb(i, f) = Sbo(i, f) + ctxb(i, f);
@@ -120,7 +122,8 @@ class UpdateBlock {
             if (nrm > 0)
               for (int a = 0; a < 3; ++a)
                 VWb(3 * i + a, f) += ctxb(i, F + f) * VW(3 * i + a, f) / nrm;
-            for (int a = 0; a < 3; ++a) Vmb(i, a * F + f) = Vbo(i, a * F + f);
+            if (copy_v)
+              for (int a = 0; a < 3; ++a) Vmb(i, a * F + f) = Vbo(i, a * F + f);
           });
       M2 Vmb_rows(Vmb.data(), size_t(n) * 3, F);
       dense_backward<Exec>(n * 3, L.chan_mix, VWb_, Vmb_rows, true);

@@ -102,8 +102,8 @@ class Runner : public PaiNNRunner {
     download_.fetch(arrays);
   }
 
-  size_t estimate_bytes(int nlocal, int nall) const override {
-    return engine_.estimate_bytes(nlocal, nall);
+  size_t estimate_bytes(int nlocal, int nall, bool owner_map) const override {
+    return engine_.estimate_bytes(nlocal, nall, !owner_map);
   }
   size_t memory_bytes() const override {
     return engine_.workspace_bytes() + upload_.bytes() + download_.bytes() +

@@ -59,8 +59,9 @@ class PaiNNRunner {
   virtual void compute(const HostFrame& frame, HostComm& comm, bool want_pair_grad,
                        HostResult& out) = 0;
   virtual size_t memory_bytes() const = 0;  // engine workspace + device copies of the inputs
-  // Engine workspace that nlocal local and nall atoms in all will need (within a few %).
-  virtual size_t estimate_bytes(int nlocal, int nall) const = 0;
+  // Engine workspace that nlocal local and nall atoms in all will need (within a few %);
+  // owner_map as in HostFrame (ghosts then keep no rows of their own).
+  virtual size_t estimate_bytes(int nlocal, int nall, bool owner_map) const = 0;
   virtual std::string execution_space() const = 0;
 };
 

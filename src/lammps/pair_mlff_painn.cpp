@@ -330,7 +330,7 @@ void PairMLFFPaiNN::compute(int eflag, int vflag)
     runner_->compute(fr, pc, vflag_atom != 0, *result_);
   } catch (std::exception &e) {
     error->one(FLERR, mlff::engine_failure_message("mlff/painn", fr.nlocal, fr.nall, offsets_.back(),
-                                                   runner_->estimate_bytes(fr.nlocal, fr.nall), e));
+                                                   runner_->estimate_bytes(fr.nlocal, fr.nall, fr.owner_map), e));
   }
   const mlff::HostResult &r = *result_;
   if (!std::isfinite(r.energy))

@@ -14,8 +14,9 @@ import pytest
 
 from helpers import rel
 from lammps_helpers import error_message, read_dump, run, run_ok, values, write_data
-from test_lammps import (ELEMENTS, ROOT, lammps_eval, models,  # noqa: F401 (fixture)
+from test_lammps import (ELEMENTS, ROOT, coincident_atoms, lammps_eval, models,  # noqa: F401 (fixture)
                          null_type_script, structure)
+from test_lammps_robustness import nan_during_run
 
 KK = ("-k", "on", "-sf", "kk")
 
@@ -196,3 +197,19 @@ print "ENERGY $(pe:%.17g)"
     assert len(res["kk"][1]) == len(sym)
     assert rel(res["kk"][0], res["host"][0]) <= 1e-12
     assert rel(res["kk"][1], res["host"][1]) <= 1e-12
+
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_error_kk_nan_coordinate_during_run(lmp, plugin, kk, models, nprocs, tmp_path):
+    """The /kk frame checks positions in its edge pass (kokkos/kk_frame.h): a NaN that appears
+    during a run stops the style, naming the atom, before the engine sees it."""
+    nan_during_run(lmp, plugin, models["painn"], tmp_path, nprocs=nprocs, extra_args=KK,
+                   style="mlff/painn/kk")
+
+
+def test_error_kk_coincident_atoms(lmp, plugin, kk, models, tmp_path):
+    line, where = coincident_atoms(lmp, plugin, models["painn"], tmp_path, extra_args=KK)
+    # LAMMPS's full list holds the pair both ways: either atom may be named first
+    assert line in (f"ERROR on proc 0: Pair style mlff/painn/kk: atoms {a} and {b} are at the same "
+                    f"position {where}" for a, b in ((3, 6), (6, 3))), line

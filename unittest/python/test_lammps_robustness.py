@@ -33,9 +33,9 @@ def molecule_data(tmp_path, name="molecule"):
     return sym, pos, cell
 
 
-def failing(lmp, tmp_path, script, nprocs=1):
+def failing(lmp, tmp_path, script, nprocs=1, extra_args=()):
     """Runs a script that must stop with an ERROR (not a crash); returns the message."""
-    rc, out = run(lmp, str(tmp_path), script, nprocs=nprocs)
+    rc, out = run(lmp, str(tmp_path), script, nprocs=nprocs, extra_args=extra_args)
     assert rc != 0, "LAMMPS accepted bad input:\n" + out[-1500:]
     assert "Segmentation" not in out and "signal" not in out, "LAMMPS crashed:\n" + out[-3000:]
     msg = error_message(out)
@@ -217,14 +217,12 @@ run 0
     assert msg == "ERROR on proc 0: Non-numeric atom coords - simulation unstable", msg
 
 
-@pytest.mark.parametrize("nprocs", [1, 2])
-def test_error_nan_coordinate_during_run(lmp, plugin, models, nprocs, tmp_path):
-    """A NaN position that appears during a run does not trigger LAMMPS's re-neighboring (and
-    so its own check): the pair style stops, naming the atom, before any NaN reaches thermo."""
+def nan_during_run(lmp, plugin, model, tmp_path, nprocs=1, extra_args=(), style="mlff/painn"):
+    """Atom 3's x becomes NaN during a run (fix move with a NaN velocity); checks the error."""
     molecule_data(tmp_path)
     msg = failing(lmp, tmp_path, header() + f"""plugin load {plugin}
 pair_style mlff/painn
-pair_coeff * * {models['painn']} C H O
+pair_coeff * * {model} C H O
 set atom 3 y 1.5 z -2.25
 group three id 3
 variable bad equal 1e400-1e400
@@ -232,10 +230,17 @@ variable zero equal 0
 fix m three move variable v_bad v_zero v_zero NULL NULL NULL
 thermo 1
 run 3
-""", nprocs=nprocs)
-    assert re.fullmatch(r"ERROR on proc \d: Pair style mlff/painn: atom 3 has a non-finite "
-                        r"position \(-?nan 1\.5 -2\.25\); the simulation is unstable or a "
-                        r"command set it", msg), msg
+""", nprocs=nprocs, extra_args=extra_args)
+    assert re.fullmatch(r"ERROR on proc \d: Pair style " + re.escape(style) + r": atom 3 has a "
+                        r"non-finite position \(-?nan 1\.5 -2\.25\); the simulation is "
+                        r"unstable or a command set it", msg), msg
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_error_nan_coordinate_during_run(lmp, plugin, models, nprocs, tmp_path):
+    """A NaN position that appears during a run does not trigger LAMMPS's re-neighboring (and
+    so its own check): the pair style stops, naming the atom, before any NaN reaches thermo."""
+    nan_during_run(lmp, plugin, models["painn"], tmp_path, nprocs=nprocs)
 
 
 def test_error_non_finite_energy(lmp, plugin, models, tmp_path):
