@@ -225,7 +225,7 @@ pair_style mlff/painn
 pair_coeff * * {model} C H O
 set atom 3 y 1.5 z -2.25
 group three id 3
-variable bad equal 1e400-1e400
+variable bad equal 1e300*1e300-1e300*1e300
 variable zero equal 0
 fix m three move variable v_bad v_zero v_zero NULL NULL NULL
 thermo 1
