@@ -50,6 +50,9 @@ class KkFrame {
   // The next build maps the atoms again (the type -> species map changed).
   void forget_map() { nlocal_lmp_ = nall_lmp_ = -1; }
 
+  // Every LAMMPS atom is of a mapped type: engine row = LAMMPS index.
+  bool all_mapped() const { return nall == nall_lmp_; }
+
   // Engine rows by an exclusive scan over "is mapped"; the count at nlocal gives the locals.
   template <class T>
   void map_atoms(const T& type, const V1<const int>& type_species, int nlocal_lmp, int nall_lmp) {
@@ -92,7 +95,7 @@ class KkFrame {
     using Value = typename X::non_const_value_type;
     if constexpr (std::is_same_v<Value, double> &&
                   std::is_same_v<typename X::array_layout, Kokkos::LayoutRight>) {
-      if (nall == nall_lmp_) {
+      if (all_mapped()) {
         x = Kokkos::View<const double**, Kokkos::LayoutRight, Mem, Kokkos::MemoryUnmanaged>(xl.data(), nall, 3);
         return;
       }
@@ -125,7 +128,7 @@ class KkFrame {
     auto lof = lammps_of;
     auto eof = engine_of;
     const double rcsq = cutoff * cutoff;
-    const bool all = nall == nall_lmp_;  // every atom mapped: engine row = LAMMPS index
+    const bool all = all_mapped();
     // The worst fault as one number: a local atom's non-finite position above a neighbour's,
     // above two coincident atoms (i * nall + j); -1 for none.
     const long long na = nall_lmp_, local_fault = na * na + na, ghost_fault = na * na;
